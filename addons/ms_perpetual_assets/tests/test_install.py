@@ -1,0 +1,15 @@
+from odoo.tests import TransactionCase, tagged
+
+
+@tagged("post_install", "-at_install")
+class TestInstall(TransactionCase):
+    def test_perpetual_licences_section_is_under_the_suite_menu(self):
+        menu = self.env.ref("ms_perpetual_assets.menu_ms_perpetual_licences")
+        self.assertEqual(menu.parent_id, self.env.ref("ms_catalogue_sync.menu_ms_csp_root"))
+        self.assertEqual(menu.groups_id, self.env.ref("ms_catalogue_sync.group_ms_csp_user"))
+
+    def test_installed_with_its_dependencies(self):
+        modules = self.env["ir.module.module"].search([
+            ("name", "in", ["ms_catalogue_sync", "ms_perpetual_assets"]),
+        ])
+        self.assertEqual(set(modules.mapped("state")), {"installed"})

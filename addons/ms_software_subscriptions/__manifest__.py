@@ -1,0 +1,17 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+{
+    "name": "Microsoft CSP: Software Subscriptions",
+    "summary": "Microsoft software subscriptions sold in Odoo and provisioned in Partner Center",
+    "version": "18.0.1.0.0",
+    "category": "Sales/Microsoft CSP",
+    "website": "https://github.com/ms-csp-odoo/ms-csp-suite",
+    "author": "Microsoft CSP suite contributors",
+    "license": "AGPL-3",
+    "depends": ["ms_catalogue_sync", "subscription_oca", "sale_management", "portal"],
+    "external_dependencies": {"python": ["msal", "requests", "ms-csp-partner-center"]},
+    "data": [
+        "security/ir.model.access.csv",
+        "views/ms_software_subscription_menus.xml",
+    ],
+    "installable": True,
+}
