@@ -66,7 +66,7 @@ def say(message):
 
 
 def banner(message):
-    line = "=" * max(len(message), 60)
+    line = "=" * max(60, *(len(part) for part in message.splitlines()))
     print(f"\n{line}\n{message}\n{line}", flush=True)
 
 
@@ -516,6 +516,7 @@ def cmd_run(_args):
     simulator = SimulatorProcess(int(os.environ.get("MS_CSP_SIM_PORT", "8770")))
     http_port = int(os.environ.get("MS_CSP_HTTP_PORT", "8069"))
     server = None
+    stop_on_signals()
     try:
         pg.start()
         extra = {}
@@ -549,6 +550,16 @@ def cmd_run(_args):
                 server.kill()
         simulator.stop()
         pg.stop()
+
+
+def stop_on_signals():
+    """Ctrl-C and SIGTERM end ``make run`` cleanly, even when started with SIGINT ignored."""
+
+    def interrupt(_signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 # --- make test ------------------------------------------------------------- #
