@@ -420,8 +420,9 @@ def write_odoo_conf(odoo_src, pg, http_port, extra=None):
     return conf
 
 
-def odoo_cmd(conf, *args):
-    return [venv_python(), "-m", "odoo", "-c", conf, *args]
+def odoo_cmd(conf, *args, command=None):
+    """``python -m odoo [command] -c conf args...`` in the suite's virtual environment."""
+    return [venv_python(), "-m", "odoo", *([command] if command else []), "-c", conf, *args]
 
 
 # === PARTNER CENTER SIMULATOR ============================================== #
@@ -484,6 +485,48 @@ class SimulatorProcess:
                 self.process.kill()
 
 
+def addons_fingerprint():
+    digest = hashlib.sha256()
+    for path in sorted(ADDONS.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(ADDONS)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_run_database(pg, conf):
+    """Create ``mscsp`` with the suite and demo data, or update the suite when its code changed."""
+    stamp = LOCAL / f"{RUN_DATABASE}.addons"
+    fingerprint = addons_fingerprint()
+    if not pg.database_exists(RUN_DATABASE):
+        banner(f"Creating the database {RUN_DATABASE} with the suite and its demo data")
+        run(odoo_cmd(conf, "-d", RUN_DATABASE, "-i", ",".join(SUITE_MODULES),
+                     "--stop-after-init", "--log-level=warn"))
+    elif not stamp.exists() or stamp.read_text() != fingerprint:
+        say(f"the addons changed: updating them in {RUN_DATABASE}")
+        run(odoo_cmd(conf, "-d", RUN_DATABASE, "-u", ",".join(SUITE_MODULES),
+                     "--stop-after-init", "--log-level=warn"))
+    stamp.write_text(fingerprint)
+
+
+DEMO_PREPARATION = """
+instances = env["ms.csp.instance"]
+instances._ms_wire_demo_to_simulator()
+demo = env.ref("ms_catalogue_sync.demo_instance", raise_if_not_found=False)
+if demo and demo.last_sync_state in ("never", "failed"):
+    run = demo._ms_get_services_definition()
+    print("Demo catalogue sync:", run.state, run.error_message or run.log.splitlines()[-1])
+env.cr.commit()
+"""
+
+
+def prepare_demo(conf):
+    """Point the demo instance at this simulator and sync its catalogue once."""
+    say("wiring the demo instance to the simulator and syncing its catalogue")
+    run(odoo_cmd(conf, "-d", RUN_DATABASE, "--no-http", "--log-level=warn", command="shell"),
+        input=DEMO_PREPARATION, text=True)
+
+
 # === COMMANDS ============================================================== #
 
 def setup():
@@ -523,12 +566,11 @@ def cmd_run(_args):
         if SimulatorProcess.available():
             simulator.start()
             extra = {"ms_csp_simulator_url": simulator.base_url,
-                     "ms_csp_simulator_ca_file": str(simulator.workdir / "cert.pem")}
+                     "ms_csp_simulator_ca_file": str(simulator.workdir / "ca.pem")}
         conf = write_odoo_conf(odoo_src, pg, http_port, extra)
-        if not pg.database_exists(RUN_DATABASE):
-            banner(f"Creating the database {RUN_DATABASE} with the suite and its demo data")
-            run(odoo_cmd(conf, "-d", RUN_DATABASE, "-i", ",".join(SUITE_MODULES),
-                         "--stop-after-init", "--log-level=warn"))
+        ensure_run_database(pg, conf)
+        if SimulatorProcess.available():
+            prepare_demo(conf)
         banner(
             f"Odoo: http://127.0.0.1:{http_port}/web/login  (database {RUN_DATABASE})\n"
             + "\n".join(f"  {who}: login {login} / password {password}"

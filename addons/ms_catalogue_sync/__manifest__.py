@@ -11,7 +11,17 @@
     "external_dependencies": {"python": ["msal", "requests", "ms-csp-partner-center"]},
     "data": [
         "security/ms_csp_security.xml",
+        "security/ir.model.access.csv",
+        "data/ms_csp_product_data.xml",
+        "data/ir_cron.xml",
+        "views/ms_csp_instance_views.xml",
+        "views/ms_csp_catalogue_views.xml",
+        "views/product_views.xml",
+        "views/res_config_settings_views.xml",
         "views/ms_csp_menus.xml",
+    ],
+    "demo": [
+        "demo/ms_csp_demo.xml",
     ],
     "application": True,
     "installable": True,

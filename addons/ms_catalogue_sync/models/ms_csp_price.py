@@ -1,0 +1,83 @@
+from decimal import Decimal
+
+from odoo import api, fields, models
+
+from partner_center.catalogue import SkuPrice, convert_price
+
+from .ms_csp_sku import TERM_PLAN_SELECTION
+
+
+class MsCspPrice(models.Model):
+    """A SKU's price in one country's price sheet: what an end customer there pays.
+
+    The default prices of a product (pricelists, cost) are the highest over the instance's
+    countries; these rows keep each country's own price for the end-customer price.
+    """
+
+    _name = "ms.csp.price"
+    _description = "Microsoft Price per Country"
+    _order = "sku_id, term_plan, country_id, currency_id"
+
+    sku_id = fields.Many2one("ms.csp.sku", required=True, ondelete="cascade", index=True)
+    instance_id = fields.Many2one("ms.csp.instance", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="instance_id.company_id")
+    term_plan = fields.Selection(TERM_PLAN_SELECTION, required=True)
+    country_id = fields.Many2one(
+        "res.country", index=True,
+        help="Empty: the instance's default price, the highest over its countries (converted for "
+        "currencies Microsoft does not price in).")
+    currency_id = fields.Many2one("res.currency", required=True)
+    cost = fields.Monetary(string="Partner price", currency_field="currency_id")
+    sell = fields.Monetary(string="Retail price (ERP)", currency_field="currency_id")
+
+    def init(self):
+        # One price per SKU, term plan, country (or default) and currency.
+        self.env.cr.execute("""
+            CREATE UNIQUE INDEX IF NOT EXISTS ms_csp_price_unique_idx ON ms_csp_price
+            (sku_id, term_plan, currency_id, COALESCE(country_id, 0))
+        """)
+
+    @api.model
+    def _ms_price_for(self, product, partner, currency=None, on_date=None):
+        """The end-customer price of a Microsoft variant: billing country and currency decide.
+
+        :return: ``(price, cost, None)`` or ``(None, None, reason)``
+        """
+        sku, plan = product.ms_sku_id, product.ms_term_plan
+        country = partner.commercial_partner_id.country_id
+        currency = currency or partner.property_product_pricelist.currency_id or \
+            product.env.company.currency_id
+        if not (sku and plan):
+            return None, None, self.env._("%s is not a Microsoft product.", product.display_name)
+        if not country:
+            return None, None, self.env._(
+                "%s has no country: its billing address decides the Microsoft price.",
+                partner.commercial_partner_id.display_name)
+        if country not in sku.country_ids:
+            return None, None, self.env._(
+                "%(product)s is not sold in %(country)s.",
+                product=product.display_name, country=country.name)
+        rows = self.sudo().search([("sku_id", "=", sku.id), ("term_plan", "=", plan),
+                                   ("country_id", "=", country.id)])
+        exact = rows.filtered(lambda row: row.currency_id == currency)
+        if exact:
+            return exact[0].sell, exact[0].cost, None
+        return self._ms_converted_price(product, rows, currency, country, on_date)
+
+    def _ms_converted_price(self, product, rows, currency, country, on_date):
+        """``rows`` (a country's prices in other currencies) carried into ``currency``."""
+        rates = self.env["ms.csp.conversion.rate"]._ms_rates_for(
+            currency, product.ms_sku_id.company_id, on_date or fields.Date.context_today(self))
+        for row in rows.sorted(lambda row: row.currency_id.name):
+            rate = rates.get(row.currency_id.name)
+            if rate:
+                price = SkuPrice(product.ms_sku_id.code, None, None, row.currency_id.name,
+                                 cost=Decimal(str(row.cost)), sell=Decimal(str(row.sell)))
+                converted = convert_price(price, currency.name, {row.currency_id.name: Decimal(
+                    str(rate))}, currency.decimal_places)
+                return float(converted.sell), float(converted.cost), None
+        priced = ", ".join(sorted(rows.currency_id.mapped("name"))) or self.env._("no currency")
+        return None, None, self.env._(
+            "%(product)s is priced in %(priced)s in %(country)s, not in %(currency)s, and no "
+            "conversion rate into %(currency)s is set.", product=product.display_name,
+            priced=priced, country=country.name, currency=currency.name)

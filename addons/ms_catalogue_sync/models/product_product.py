@@ -1,0 +1,39 @@
+from odoo import api, fields, models
+
+from ..const import KIND_PERPETUAL, TERM_PLAN_ONE_TIME, TERM_PLANS
+from .ms_csp_sku import TERM_PLAN_SELECTION
+
+
+class ProductProduct(models.Model):
+    _inherit = "product.product"
+
+    ms_term_plan = fields.Selection(
+        TERM_PLAN_SELECTION, string="Microsoft term", compute="_compute_ms_term_plan", store=True,
+        help="Term and billing plan of this variant of a Microsoft product.")
+    ms_billing_uom_id = fields.Many2one(
+        "uom.uom", string="Billing unit", compute="_compute_ms_term_plan", store=True,
+        help="The unit of this variant's sale and invoice lines (Annual, Triennial, Units).")
+
+    @api.depends("product_tmpl_id.service_tracking", "product_tmpl_id.ms_sku_id",
+                 "product_template_attribute_value_ids")
+    def _compute_ms_term_plan(self):
+        units = self.env.ref("uom.product_uom_unit")
+        for product in self:
+            if product.service_tracking == KIND_PERPETUAL:
+                product.ms_term_plan, product.ms_billing_uom_id = TERM_PLAN_ONE_TIME, units
+                continue
+            values = product.product_template_attribute_value_ids.product_attribute_value_id
+            plans = values.filtered("ms_term_plan").mapped("ms_term_plan")
+            plan = plans[0] if plans and product.ms_sku_id else False
+            product.ms_term_plan = plan
+            product.ms_billing_uom_id = self.env.ref(
+                f"ms_catalogue_sync.{TERM_PLANS[plan][3]}") if plan else False
+
+    def _ms_end_customer_price(self, partner, currency=None, on_date=None):
+        """The price of this Microsoft variant for ``partner``'s billing country and currency.
+
+        :param currency: the currency of the order (default: the partner's pricelist currency)
+        :return: ``(price, cost, None)``, or ``(None, None, reason)`` saying why there is none
+        """
+        self.ensure_one()
+        return self.env["ms.csp.price"]._ms_price_for(self, partner, currency, on_date)

@@ -1,0 +1,146 @@
+from odoo.tests import tagged
+
+from .common import COUNTRIES, MsCspSimulatorCase
+
+
+@tagged("post_install", "-at_install")
+class TestCatalogueSync(MsCspSimulatorCase):
+    def test_test_connection_reads_the_catalogue(self):
+        self.instance.action_test_connection()
+        self.assertEqual(self.instance.connection_state, "connected")
+        self.assertIn("software subscription products", self.instance.connection_message)
+
+    def test_rotated_refresh_token_is_kept(self):
+        self.instance.action_test_connection()
+        token = self.instance.sudo().refresh_token
+        self.assertTrue(token)
+        self.assertNotEqual(token, self.simulator.initial_refresh_token)
+        self.assertTrue(self.instance.sudo().credential_ids.rotated)
+
+    def test_first_sync_creates_one_product_per_sku_of_the_superset(self):
+        run = self.sync()
+        self.assertEqual(run.state, "done", run.error_message)
+        skus = self.instance.sku_ids
+        self.assertEqual(set(skus.mapped("code")), self.expected_codes())
+        self.assertEqual(set(skus.mapped("catalog_status")), {"new"})
+        self.assertEqual(len(skus.product_tmpl_id), len(skus))
+        self.assertEqual(run.new_count, len(skus))
+        subscription = skus.filtered(lambda s: s.kind == "ms_software_subscription")[:1]
+        perpetual = skus.filtered(lambda s: s.kind == "ms_perpetual")[:1]
+        self.assertTrue(subscription and perpetual)
+        template = subscription.product_tmpl_id
+        self.assertEqual(template.service_tracking, "ms_software_subscription")
+        self.assertEqual(template.type, "service")
+        self.assertEqual(template.uom_id, self.env.ref("ms_catalogue_sync.uom_annual"))
+        self.assertEqual(template.ms_sku_code, subscription.code)
+        self.assertEqual(set(template.product_variant_ids.mapped("ms_term_plan")),
+                         set(subscription.term_plans.split(",")))
+        self.assertEqual(perpetual.product_tmpl_id.uom_id, self.env.ref("uom.product_uom_unit"))
+        self.assertEqual(perpetual.product_tmpl_id.product_variant_ids.ms_term_plan, "one_time")
+
+    def test_default_prices_are_the_highest_over_the_countries(self):
+        self.sync()
+        catalogue = self.simulator.catalogue
+        pricelists = {p.currency_id.name: p for p in self.instance.pricelist_ids}
+        self.assertEqual(set(pricelists), {"USD", "EUR", "ILS"})
+        checked = 0
+        for variant in self.instance.sku_ids.product_tmpl_id.product_variant_ids[:12]:
+            sku = variant.ms_sku_id
+            term, billing = {"P1Y_annual": ("P1Y", "annual"), "P3Y_annual": ("P3Y", "annual"),
+                             "P3Y_triennial": ("P3Y", "triennial"),
+                             "one_time": (None, "one_time")}[variant.ms_term_plan]
+            for currency in ("USD", "EUR"):
+                highest = catalogue.highest_price(sku.ms_product_id, sku.ms_sku_id, term, billing,
+                                                  currency, COUNTRIES)
+                item = pricelists[currency].item_ids.filtered(
+                    lambda i, variant=variant: i.product_id == variant)
+                default = sku.price_ids.filtered(
+                    lambda p, currency=currency, plan=variant.ms_term_plan: not p.country_id
+                    and p.currency_id.name == currency and p.term_plan == plan)
+                if highest is None:
+                    self.assertFalse(default)
+                    continue
+                self.assertAlmostEqual(default.cost, float(highest), places=2)
+                self.assertTrue(item, f"no {currency} pricelist item for {variant.display_name}")
+                self.assertAlmostEqual(item.fixed_price, default.sell, places=2)
+                checked += 1
+        self.assertGreater(checked, 5)
+
+    def test_unsupported_currency_is_converted_with_the_conversion_rate(self):
+        self.sync()
+        prices = self.env["ms.csp.price"].search([
+            ("instance_id", "=", self.instance.id), ("country_id", "=", False)])
+        usd = {(p.sku_id, p.term_plan): p for p in prices if p.currency_id == self.usd}
+        ils = [p for p in prices if p.currency_id == self.ils]
+        self.assertTrue(ils)
+        for price in ils:
+            source = usd[(price.sku_id, price.term_plan)]
+            # converted from Microsoft's unrounded USD price: within a cent of the rounded one
+            self.assertAlmostEqual(price.sell, source.sell * 3.7, delta=0.011)
+            self.assertEqual(price.sell, round(price.sell, 2))
+
+    def test_second_sync_without_changes_writes_nothing(self):
+        self.sync()
+        templates = self.instance.sku_ids.product_tmpl_id
+        items = self.instance.pricelist_ids.item_ids
+        prices = self.instance.sku_ids.price_ids
+        self.env.flush_all()
+        self.env.cr.execute("""
+            UPDATE product_template SET write_date = '2000-01-01' WHERE id IN %s;
+            UPDATE product_product SET write_date = '2000-01-01' WHERE product_tmpl_id IN %s;
+            UPDATE product_pricelist_item SET write_date = '2000-01-01' WHERE id IN %s;
+            UPDATE ms_csp_price SET write_date = '2000-01-01' WHERE id IN %s;
+        """, (tuple(templates.ids), tuple(templates.ids), tuple(items.ids), tuple(prices.ids)))
+        self.env.invalidate_all()
+        run = self.sync()
+        self.assertEqual(run.state, "done")
+        self.assertFalse(run.new_count or run.retired_count or run.price_change_count)
+        self.env.flush_all()
+        for table in ("product_template", "product_product", "product_pricelist_item",
+                      "ms_csp_price"):
+            self.env.cr.execute(f"SELECT count(*) FROM {table} WHERE write_date > '2000-01-01' "  # noqa: S608
+                                f"AND id IN %s", (tuple({
+                                    "product_template": templates.ids,
+                                    "product_product": templates.product_variant_ids.ids,
+                                    "product_pricelist_item": items.ids,
+                                    "ms_csp_price": prices.ids}[table]),))
+            self.assertEqual(self.env.cr.fetchone()[0], 0, f"{table} rows were written")
+
+    def test_next_month_retires_adds_and_reprices_and_shows_it(self):
+        self.sync()
+        self.simulator.update_settings(month=1)
+        changes = self.simulator.catalogue.changes(1)
+        run = self.sync()
+        self.assertEqual(run.state, "done", run.error_message)
+        by_type = {kind: set(run.change_ids.filtered(
+            lambda c, kind=kind: c.change_type == kind).mapped("sku_code"))
+            for kind in ("new", "retired", "price")}
+        in_scope = self.expected_codes(month=0) | self.expected_codes(month=1)
+        self.assertEqual(by_type["retired"], set(changes["retired"]) & in_scope)
+        self.assertEqual(by_type["new"], set(changes["added"]) & self.expected_codes(month=1))
+        self.assertTrue(by_type["price"])
+        self.assertTrue(by_type["price"] <= set(changes["repriced"]))
+        for code in by_type["retired"]:
+            product = self.product_of(code)
+            self.assertFalse(product.active)
+            self.assertEqual(product.ms_catalog_status, "no_longer_available")
+        price_change = run.change_ids.filtered(lambda c: c.change_type == "price")[:1]
+        self.assertNotEqual(price_change.old_price, price_change.new_price)
+        self.assertEqual(set(self.instance.sku_ids.filtered(
+            lambda s: s.catalog_status != "no_longer_available").mapped("code")),
+            self.expected_codes(month=1))
+
+    def test_retired_product_in_use_is_kept_and_flagged(self):
+        self.sync()
+        retired_code = self.simulator.catalogue.changes(1)["retired"][0]
+        product = self.product_of(retired_code)
+        order = self.env["sale.order"].create({
+            "partner_id": self.env.ref("base.res_partner_2").id,
+            "order_line": [(0, 0, {"product_id": product.product_variant_ids[0].id})],
+        })
+        self.assertTrue(order.order_line)
+        self.simulator.update_settings(month=1)
+        self.sync()
+        self.assertTrue(product.active)
+        self.assertTrue(product.ms_kept_in_use)
+        self.assertEqual(product.ms_catalog_status, "no_longer_available")

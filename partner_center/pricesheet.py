@@ -1,0 +1,433 @@
+"""Streaming reader of Partner Center price sheets (CSV).
+
+A market's software price sheet is large: it is read line by line, one :class:`PriceRow` at a
+time, in constant memory. Columns are found by name (their order may change, unknown ones are
+kept aside), and the reader tolerates what Microsoft's own examples contain: a byte-order mark,
+a header closed by a typographic quote (``"ERP Price“``) and a trailing ``======= Truncated`` line.
+
+A row that cannot be read raises :class:`~partner_center.errors.MalformedDataError` naming its
+line and column, or is collected in a list the caller passes: a row is never dropped silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import NamedTuple
+
+from .errors import MalformedDataError
+from .resources import normalize_billing_cycle, parse_timestamp
+
+# The software price list's columns in Microsoft's documented order (software-pricing.md).
+SOFTWARE_SHEET_COLUMNS = (
+    "ProductTitle", "ProductId", "SkuId", "SkuTitle", "Publisher", "SkuDescription",
+    "UnitOfMeasure", "TermDuration", "BillingPlan", "Market", "Currency", "UnitPrice",
+    "PricingTierRangeMin", "PricingTierRangeMax", "EffectiveStartDate", "EffectiveEndDate",
+    "Tags", "ERP Price", "Segment",
+)
+
+# Column name (normalized: lowercase, no spaces/underscores/quotes) -> PriceRow attribute.
+COLUMNS = {
+    "producttitle": "product_title",
+    "productid": "product_id",
+    "skuid": "sku_id",
+    "skutitle": "sku_title",
+    "publisher": "publisher",
+    "skudescription": "sku_description",
+    "unitofmeasure": "unit_of_measure",
+    "termduration": "term_duration",
+    "billingplan": "billing_plan",
+    "market": "market",
+    "currency": "currency",
+    "unitprice": "unit_price",
+    "pricingtierrangemin": "tier_min",
+    "pricingtierrangemax": "tier_max",
+    "erpprice": "erp_price",
+    "effectivestartdate": "effective_start",
+    "effectiveenddate": "effective_end",
+    "tags": "tags",
+    "segment": "segment",
+}
+ATTRIBUTES = tuple(COLUMNS.values())
+REQUIRED_COLUMNS = ("product_id", "sku_id", "market", "currency", "unit_price")
+
+_CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+_US_DATE = re.compile(
+    r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?"
+)
+_SMART_QUOTES = ("\u201c", "\u201d")
+_NO_TERM = {"", "onetime", "none", "perpetual"}
+
+
+@dataclass(frozen=True, slots=True)
+class PriceRow:
+    """One price point of a price sheet.
+
+    ``term_duration`` is ``None`` for one-time purchases (perpetual licences), else ``P1Y``,
+    ``P3Y``, ``P1M``... ``billing_plan`` is lowercase: ``annual``, ``triennial``, ``monthly``,
+    ``one_time``. Dates are aware UTC datetimes. ``unit_price`` is the partner's cost for the
+    whole term; ``erp_price`` the estimated retail price.
+    """
+
+    line_number: int
+    product_id: str
+    sku_id: str
+    market: str
+    currency: str
+    unit_price: Decimal
+    term_duration: str | None = None
+    billing_plan: str | None = None
+    erp_price: Decimal | None = None
+    tier_min: Decimal | None = None
+    tier_max: Decimal | None = None
+    effective_start: datetime | None = None
+    effective_end: datetime | None = None
+    product_title: str = ""
+    sku_title: str = ""
+    sku_description: str = ""
+    publisher: str = ""
+    unit_of_measure: str = ""
+    tags: tuple[str, ...] = ()
+    segment: str | None = None
+    extra: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def code(self) -> str:
+        """The suite's SKU code, ``ProductId:SkuId``."""
+        return f"{self.product_id}:{self.sku_id}"
+
+    @property
+    def price_key(self) -> PriceKey:
+        return PriceKey(
+            self.product_id,
+            self.sku_id,
+            self.term_duration,
+            self.billing_plan,
+            self.market,
+            self.currency,
+            self.segment,
+            self.tier_min,
+        )
+
+    def covers(self, moment: datetime) -> bool:
+        """Whether the row's effective dates include ``moment`` (both ends inclusive)."""
+        if self.effective_start is not None and moment < self.effective_start:
+            return False
+        return self.effective_end is None or moment <= self.effective_end
+
+
+class PriceKey(NamedTuple):
+    product_id: str
+    sku_id: str
+    term_duration: str | None
+    billing_plan: str | None
+    market: str
+    currency: str
+    segment: str | None
+    tier_min: Decimal | None
+
+
+class PriceSheet(NamedTuple):
+    rows: list[PriceRow]
+    errors: list[MalformedDataError]
+
+
+# === PUBLIC === #
+
+
+def iter_price_rows(
+    lines: Iterable[str], *, errors: list[MalformedDataError] | None = None
+) -> Iterator[PriceRow]:
+    """Rows of a price sheet, read lazily from its text lines (header first).
+
+    :param lines: text lines, with or without their line endings (a file opened with
+        ``newline=""`` keeps line breaks inside quoted cells)
+    :param errors: when given, malformed rows are appended to it instead of raising
+    :raise MalformedDataError: on an unreadable header, or a malformed row when ``errors`` is None
+    """
+    reader = csv.reader(_repaired_lines(lines), strict=False)
+    header = next(reader, None)
+    if not header:
+        raise MalformedDataError("The price sheet is empty: no header line.", row=1)
+    columns = _Columns(header)
+    last_line = reader.line_num
+    for cells in reader:
+        line_number, last_line = last_line + 1, reader.line_num
+        if _is_blank_or_marker(cells):
+            continue
+        try:
+            yield columns.row(cells, line_number)
+        except MalformedDataError as error:
+            if errors is None:
+                raise
+            errors.append(error)
+
+
+def read_price_sheet(lines: Iterable[str]) -> PriceSheet:
+    """All rows of a (small) price sheet, and the malformed rows alongside instead of raising."""
+    errors: list[MalformedDataError] = []
+    rows = list(iter_price_rows(lines, errors=errors))
+    return PriceSheet(rows, errors)
+
+
+def select_effective(rows: Iterable[PriceRow], on_date: date | datetime) -> list[PriceRow]:
+    """The rows in effect on ``on_date``, one per :class:`PriceKey`.
+
+    A ``date`` means the start of that day (UTC). When several rows of one key cover the moment,
+    the one that started last wins (then the one that ends last): the month's latest price.
+    """
+    moment = as_moment(on_date)
+    chosen: dict[PriceKey, PriceRow] = {}
+    for row in rows:
+        if not row.covers(moment):
+            continue
+        key = row.price_key
+        current = chosen.get(key)
+        if current is None or _recency(row) > _recency(current):
+            chosen[key] = row
+    return list(chosen.values())
+
+
+def as_moment(on_date: date | datetime) -> datetime:
+    """An aware UTC datetime for a date (its midnight) or a datetime (naive = UTC)."""
+    if isinstance(on_date, datetime):
+        if on_date.tzinfo is None:
+            return on_date.replace(tzinfo=timezone.utc)
+        return on_date.astimezone(timezone.utc)
+    return datetime(on_date.year, on_date.month, on_date.day, tzinfo=timezone.utc)
+
+
+@lru_cache(maxsize=256)
+def normalize_term(value: str | None) -> str | None:
+    """``None`` for one-time purchases, else the ISO-8601 duration in upper case (``P1Y``)."""
+    text = (value or "").strip()
+    if text.replace(" ", "").replace("_", "").lower() in _NO_TERM:
+        return None
+    return text.upper() if re.fullmatch(r"[Pp]\d+[YyMmDdWw]", text) else text
+
+
+@lru_cache(maxsize=256)
+def normalize_billing_plan(value: str | None, term_duration: str | None) -> str | None:
+    """Lowercase billing plan; a blank plan without a term is a one-time purchase."""
+    plan = normalize_billing_cycle(value)
+    if plan is None and term_duration is None:
+        return "one_time"
+    return plan
+
+
+# === INTERNALS === #
+
+
+def _repaired_lines(lines: Iterable[str]) -> Iterator[str]:
+    """Lines with the BOM removed and a record-closing typographic quote made a real one.
+
+    Microsoft's examples close the last cell with U+201C; read as is, the quoted cell would run
+    into the next line and swallow it. Only a line that starts a record, has an odd number of
+    quotes and ends with a typographic quote is repaired, so quoted multi-line cells stay intact.
+    """
+    inside_quotes = False
+    first = True
+    for line in lines:
+        if first:
+            line = line.lstrip("\ufeff")
+            first = False
+        if not inside_quotes:
+            content = line.rstrip("\r\n")
+            if content.endswith(_SMART_QUOTES) and content.count('"') % 2:
+                line = content[:-1] + '"' + line[len(content) :]
+        if line.count('"') % 2:
+            inside_quotes = not inside_quotes
+        yield line
+
+
+def _is_blank_or_marker(cells: list[str]) -> bool:
+    if not any(cell.strip() for cell in cells):
+        return True
+    # The documentation's "======= Truncated ==============" line.
+    return len(cells) == 1 and cells[0].lstrip().startswith("=")
+
+
+def _normalize_header(name: str) -> str:
+    cleaned = name.strip().strip('"\u201c\u201d\ufeff').strip()
+    return re.sub(r"[\s_]+", "", cleaned).lower()
+
+
+def _clean_header(name: str) -> str:
+    return name.strip().strip('"\u201c\u201d\ufeff').strip()
+
+
+def _recency(row: PriceRow) -> tuple[datetime, datetime]:
+    return (
+        row.effective_start or datetime.min.replace(tzinfo=timezone.utc),
+        row.effective_end or datetime.max.replace(tzinfo=timezone.utc),
+    )
+
+
+class _Columns:
+    """Positions of the known columns in one sheet's header, and the reading of one row."""
+
+    def __init__(self, header: list[str]):
+        self.width = len(header)
+        self.names = [_clean_header(name) for name in header]
+        self.index: dict[str, int] = {}
+        self.extra: list[int] = []
+        for position, name in enumerate(header):
+            attribute = COLUMNS.get(_normalize_header(name))
+            if attribute is None:
+                self.extra.append(position)
+            elif attribute in self.index:
+                raise MalformedDataError(
+                    "The price sheet header repeats a column.", row=1, column=self.names[position]
+                )
+            else:
+                self.index[attribute] = position
+        self.positions = {attribute: self.index.get(attribute, -1) for attribute in ATTRIBUTES}
+        for attribute in REQUIRED_COLUMNS:
+            if attribute not in self.index:
+                raise MalformedDataError(
+                    "The price sheet header lacks a required column.",
+                    row=1,
+                    column=_display_name(attribute),
+                )
+
+    def row(self, cells: list[str], line_number: int) -> PriceRow:
+        if len(cells) != self.width:
+            column = self.names[len(cells)] if len(cells) < self.width else "(extra cell)"
+            raise MalformedDataError(
+                f"The row has {len(cells)} cells where the header has {self.width}.",
+                row=line_number,
+                column=column,
+            )
+        # Stripped cells plus an empty one at the end: absent columns point at it (-1).
+        cell = _CellReader(self, [text.strip() for text in cells] + [""], line_number)
+        term = normalize_term(cell.text("term_duration"))
+        return PriceRow(
+            line_number=line_number,
+            product_id=cell.required("product_id"),
+            sku_id=cell.required("sku_id"),
+            market=cell.required("market").upper(),
+            currency=cell.currency(),
+            unit_price=cell.decimal("unit_price", required=True),
+            term_duration=term,
+            billing_plan=normalize_billing_plan(cell.text("billing_plan"), term),
+            erp_price=cell.decimal("erp_price"),
+            tier_min=cell.decimal("tier_min"),
+            tier_max=cell.decimal("tier_max"),
+            effective_start=cell.moment("effective_start"),
+            effective_end=cell.moment("effective_end"),
+            product_title=cell.text("product_title"),
+            sku_title=cell.text("sku_title"),
+            sku_description=cell.text("sku_description"),
+            publisher=cell.text("publisher"),
+            unit_of_measure=cell.text("unit_of_measure"),
+            tags=_split_tags(cell.text("tags")),
+            segment=_normalize_segment(cell.text("segment")),
+            extra=tuple((self.names[i], cells[i]) for i in self.extra),
+        )
+
+
+class _CellReader:
+    __slots__ = ("positions", "names", "cells", "line_number")
+
+    def __init__(self, columns: _Columns, cells: list[str], line_number: int):
+        self.positions = columns.positions
+        self.names = columns.names
+        self.cells = cells
+        self.line_number = line_number
+
+    def _fail(self, attribute: str, problem: str) -> MalformedDataError:
+        column = self.names[self.positions[attribute]]
+        return MalformedDataError(problem, row=self.line_number, column=column)
+
+    def text(self, attribute: str) -> str:
+        return self.cells[self.positions[attribute]]
+
+    def required(self, attribute: str) -> str:
+        value = self.cells[self.positions[attribute]]
+        if not value:
+            raise self._fail(attribute, "A required cell is empty.")
+        return value
+
+    def currency(self) -> str:
+        value = self.required("currency")
+        if not _CURRENCY_CODE.fullmatch(value):
+            raise self._fail("currency", f"{value!r} is not a currency code (3 capital letters).")
+        return value
+
+    def decimal(self, attribute: str, required: bool = False) -> Decimal | None:
+        value = self.cells[self.positions[attribute]]
+        if not value:
+            if required:
+                raise self._fail(attribute, "A required price is empty.")
+            return None
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            raise self._fail(attribute, f"{value!r} is not a number.")
+        if not number.is_finite() or number < 0:
+            raise self._fail(attribute, f"{value!r} is not a valid amount.")
+        return number
+
+    def moment(self, attribute: str) -> datetime | None:
+        value = self.cells[self.positions[attribute]]
+        if not value:
+            return None
+        try:
+            return parse_sheet_date(value)
+        except ValueError:
+            raise self._fail(attribute, f"{value!r} is not a date.")
+
+
+@lru_cache(maxsize=256)
+def _split_tags(text: str) -> tuple[str, ...]:
+    return tuple(tag.strip() for tag in text.split(";") if tag.strip())
+
+
+@lru_cache(maxsize=64)
+def _normalize_segment(text: str) -> str | None:
+    return text.lower() or None
+
+
+@lru_cache(maxsize=4096)
+def parse_sheet_date(value: str) -> datetime:
+    """A price sheet date: ``2/1/2019 12:00:00 AM`` (month first) or ISO-8601, as aware UTC.
+
+    :raise ValueError: when the text is neither
+    """
+    match = _US_DATE.fullmatch(value.strip().strip("()"))
+    if match:
+        month, day, year, hour, minute, second, meridiem = match.groups()
+        hour_24 = int(hour or 0)
+        if meridiem:
+            if not 1 <= hour_24 <= 12:
+                raise ValueError(value)
+            hour_24 = hour_24 % 12 + (12 if meridiem.upper() == "PM" else 0)
+        return datetime(
+            int(year),
+            int(month),
+            int(day),
+            hour_24,
+            int(minute or 0),
+            int(second or 0),
+            tzinfo=timezone.utc,
+        )
+    parsed = parse_timestamp(value)
+    if isinstance(parsed, datetime):
+        return parsed
+    raise ValueError(value)
+
+
+def _display_name(attribute: str) -> str:
+    names = {
+        "product_id": "ProductId",
+        "sku_id": "SkuId",
+        "market": "Market",
+        "currency": "Currency",
+        "unit_price": "UnitPrice",
+    }
+    return names.get(attribute, attribute)

@@ -1,0 +1,315 @@
+"""A catalogue snapshot: all that one "Get Services Definition" needs, fetched and checked first.
+
+A sync writes nothing until the whole snapshot is in hand: every market's products and price
+sheet read, every row parsed, every active currency priced (converted where Microsoft does not
+price in it). Any error on the way leaves the previous catalogue as it was.
+
+What a market sells comes from two reads per market: its software products (the two target views,
+a few paged calls) and its software price sheet (one streamed call). A SKU is sold in a country
+when its product is listed there and the country's price sheet has a row in effect for it; the
+row also gives the SKU's title, description and term plans. Availabilities are not read here:
+their ids change, and the ordering code reads them at purchase time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from .catalogue import (
+    PERPETUAL,
+    SOFTWARE_SUBSCRIPTION,
+    STATUS_AVAILABLE,
+    STATUS_NEW,
+    STATUS_NO_LONGER_AVAILABLE,
+    SkuPrice,
+    convert_price,
+    select_prices,
+    sku_kind,
+)
+from .errors import MissingRateError
+from .pricesheet import PriceRow, select_effective
+from .resources import Product, Sku
+
+VIEW_SUBSCRIPTIONS = "SoftwareSubscriptions"
+VIEW_PERPETUAL = "SoftwarePerpetual"
+VIEWS = (VIEW_SUBSCRIPTIONS, VIEW_PERPETUAL)
+ENGLISH = "en"
+
+
+@dataclass(frozen=True)
+class SnapshotSku:
+    """One SKU of the instance's catalogue, as the snapshot sees it."""
+
+    code: str
+    status: str
+    kind: str | None = None
+    title: str = ""
+    description: str = ""
+    publisher: str | None = None
+    countries: frozenset[str] = frozenset()
+    plans: frozenset[tuple[str | None, str | None]] = frozenset()  # (term, billing plan)
+    localized_title: str | None = None
+    localized_description: str | None = None
+
+    @property
+    def product_id(self) -> str:
+        return self.code.split(":", 1)[0]
+
+    @property
+    def sku_id(self) -> str:
+        return self.code.split(":", 1)[1]
+
+
+@dataclass(frozen=True)
+class CountryPrice:
+    """A SKU's price in one country and currency (the end-customer price comes from these)."""
+
+    code: str
+    term_duration: str | None
+    billing_plan: str | None
+    country: str
+    currency: str
+    cost: Decimal | None
+    sell: Decimal | None
+
+
+@dataclass
+class CatalogueSnapshot:
+    """The instance's catalogue and prices at one moment.
+
+    ``prices`` holds, per (code, term, billing plan, currency) of an active currency, the highest
+    price over the instance's countries, converted for currencies Microsoft does not price in.
+    """
+
+    skus: dict[str, SnapshotSku] = field(default_factory=dict)
+    prices: dict[tuple, SkuPrice] = field(default_factory=dict)
+    country_prices: list[CountryPrice] = field(default_factory=list)
+    supported_currencies: frozenset[str] = frozenset()
+    converted_currencies: dict[str, str] = field(default_factory=dict)  # currency -> from
+    lang: str | None = None
+
+
+# === FETCH === #
+
+
+def fetch_snapshot(
+    client,
+    *,
+    countries: Sequence[str],
+    currencies: Sequence[str],
+    rates: Mapping[str, Mapping[str, Decimal]] | None = None,
+    decimals: Mapping[str, int] | None = None,
+    previous: Mapping[str, str] | None = None,
+    lang: str | None = None,
+    on_date: date | datetime | None = None,
+) -> CatalogueSnapshot:
+    """Read the markets of ``countries`` through ``client`` and build the snapshot.
+
+    :param client: a :class:`partner_center.client.PartnerCenterClient`
+    :param rates: currency Microsoft does not price in -> {Microsoft currency: rate}
+    :param previous: the SKU codes known before, with their catalogue status
+    :param lang: the catalogue language (``de_DE``); English needs no extra read
+    """
+    countries = [country.upper() for country in countries]
+    catalogues = {
+        country: {view: client.products(country, view) for view in VIEWS} for country in countries
+    }
+    localized, localized_skus = _fetch_localized(client, catalogues, lang)
+    needed = set(currencies) | {base for bases in (rates or {}).values() for base in bases}
+    seen: set[str] = set()
+    rows = []
+    for country in countries:
+        for row in client.iter_price_sheet(country):
+            seen.add(row.currency)
+            if row.currency in needed and row.market == country:
+                rows.append(row)
+    return build_snapshot(
+        catalogues=catalogues,
+        rows=rows,
+        currencies=currencies,
+        rates=rates,
+        decimals=decimals,
+        previous=previous,
+        lang=lang,
+        localized=localized,
+        localized_skus=localized_skus,
+        on_date=on_date,
+        seen_currencies=seen,
+    )
+
+
+def _fetch_localized(client, catalogues, lang):
+    """Products and SKUs of the language's country that Microsoft translates.
+
+    Only the products whose translated listing differs from the English one get their SKUs read
+    again in that language: the cost of a translated catalogue stays with what is translated.
+    """
+    lang_country = _lang_country(lang)
+    if lang_country not in catalogues:
+        return {}, {}
+    locale = lang.replace("_", "-")
+    english = {product.id: product for products in catalogues[lang_country].values()
+               for product in products}
+    localized, localized_skus = {}, {}
+    for view in VIEWS:
+        for product in client.products(lang_country, view, locale=locale):
+            original = english.get(product.id)
+            if original and (product.title, product.description) != (
+                    original.title, original.description):
+                localized[product.id] = product
+    for product_id in sorted(localized):
+        for sku in client.skus(product_id, lang_country, locale=locale):
+            localized_skus[sku.code] = sku
+    return localized, localized_skus
+
+
+def _lang_country(lang: str | None) -> str | None:
+    """The country of a catalogue language (``de_DE`` -> ``DE``); ``None`` for English."""
+    if not lang or lang.lower().startswith(ENGLISH):
+        return None
+    parts = lang.replace("-", "_").split("_")
+    return parts[1].upper() if len(parts) > 1 else None
+
+
+# === BUILD (pure) === #
+
+
+def build_snapshot(
+    *,
+    catalogues: Mapping[str, Mapping[str, Iterable[Product]]],
+    rows: Iterable[PriceRow],
+    currencies: Sequence[str],
+    rates: Mapping[str, Mapping[str, Decimal]] | None = None,
+    decimals: Mapping[str, int] | None = None,
+    previous: Mapping[str, str] | None = None,
+    lang: str | None = None,
+    localized: Mapping[str, Product] | None = None,
+    localized_skus: Mapping[str, Sku] | None = None,
+    on_date: date | datetime | None = None,
+    seen_currencies: Iterable[str] | None = None,
+) -> CatalogueSnapshot:
+    """The snapshot of already-read markets.
+
+    :param catalogues: country -> target view -> the products listed there
+    :param rows: price-sheet rows of those countries (other markets are ignored)
+    :param localized: product id -> the product in the catalogue language, where translated
+    :param localized_skus: SKU code -> the SKU in the catalogue language, where translated
+    :param seen_currencies: every currency the sheets priced in (default: those of ``rows``)
+    :raise MissingRateError: an active currency Microsoft does not price in has no rate
+    """
+    countries = sorted(country.upper() for country in catalogues)
+    on_date = on_date or date.today()
+    market_rows = [row for row in rows if row.market in countries]
+    if seen_currencies is None:
+        seen_currencies = {row.currency for row in market_rows}
+    effective = select_effective(market_rows, on_date)
+    listed = _listed_products(catalogues)
+    effective = [row for row in effective if (row.market, row.product_id) in listed]
+    snapshot = CatalogueSnapshot(lang=lang)
+    texts = _Translations(localized or {}, localized_skus or {}, _lang_country(lang))
+    snapshot.skus = _skus(effective, listed, previous or {}, texts)
+    snapshot.supported_currencies = frozenset(seen_currencies)
+    snapshot.prices = _prices(effective, countries, currencies, rates or {}, decimals or {},
+                              snapshot)
+    snapshot.country_prices = _country_prices(effective, countries)
+    return snapshot
+
+
+def _listed_products(catalogues) -> dict[tuple[str, str], str]:
+    """(country, product id) -> the target view it is listed under."""
+    listed = {}
+    for country, views in catalogues.items():
+        for view, products in views.items():
+            for product in products:
+                listed.setdefault((country.upper(), product.id), view)
+    return listed
+
+
+@dataclass(frozen=True)
+class _Translations:
+    products: Mapping[str, Product]
+    skus: Mapping[str, Sku]
+    country: str | None
+
+    def texts(self, code: str, product_id: str, countries) -> tuple[str | None, str | None]:
+        """Translated title and description; none for SKUs not sold in the language's country."""
+        if self.country not in countries:
+            return None, None
+        sku, product = self.skus.get(code), self.products.get(product_id)
+        title = sku.title if sku and sku.title else None
+        description = (sku.description if sku and sku.description else None) or (
+            product.description if product and product.description else None)
+        return title, description
+
+
+def _skus(rows, listed, previous, texts: _Translations) -> dict[str, SnapshotSku]:
+    by_code: dict[str, list[PriceRow]] = {}
+    for row in rows:
+        by_code.setdefault(row.code, []).append(row)
+    skus = {}
+    for code, code_rows in by_code.items():
+        first = min(code_rows, key=lambda row: (row.market != "US", row.market))
+        countries = frozenset(row.market for row in code_rows)
+        views = {listed[(row.market, row.product_id)] for row in code_rows}
+        localized_title, localized_description = texts.texts(code, first.product_id, countries)
+        skus[code] = SnapshotSku(
+            code=code,
+            status=STATUS_AVAILABLE if code in previous else STATUS_NEW,
+            kind=_kind(views, code_rows),
+            title=first.sku_title or first.product_title or code,
+            description=first.sku_description or "",
+            publisher=first.publisher,
+            countries=countries,
+            plans=frozenset((row.term_duration, row.billing_plan) for row in code_rows),
+            localized_title=localized_title,
+            localized_description=localized_description,
+        )
+    for code in previous.keys() - skus.keys():
+        skus[code] = SnapshotSku(code=code, status=STATUS_NO_LONGER_AVAILABLE)
+    return skus
+
+
+def _kind(views: set[str], rows: list[PriceRow]) -> str | None:
+    if VIEW_SUBSCRIPTIONS in views:
+        return SOFTWARE_SUBSCRIPTION
+    if VIEW_PERPETUAL in views:
+        return PERPETUAL
+    return sku_kind(
+        None,
+        [row.term_duration for row in rows],
+        [row.billing_plan for row in rows],
+        [tag for row in rows for tag in row.tags],
+    )
+
+
+def _prices(rows, countries, currencies, rates, decimals, snapshot) -> dict[tuple, SkuPrice]:
+    highest = select_prices(rows, countries)
+    prices = {key: price for key, price in highest.items() if price.currency in currencies}
+    for currency in currencies:
+        currency_rates = rates.get(currency) or {}
+        if currency not in snapshot.supported_currencies and not currency_rates:
+            raise MissingRateError("a currency Microsoft prices in", currency)
+        if not currency_rates:
+            continue
+        base = sorted(currency_rates)[0]
+        snapshot.converted_currencies[currency] = base
+        rate_map = {base: Decimal(currency_rates[base])}
+        for key, price in highest.items():
+            target_key = (*key[:3], currency)
+            if price.currency == base and target_key not in prices:
+                prices[target_key] = convert_price(price, currency, rate_map,
+                                                   decimals.get(currency, 2))
+    return prices
+
+
+def _country_prices(rows, countries) -> list[CountryPrice]:
+    result = []
+    for country in countries:
+        market_rows = [row for row in rows if row.market == country]
+        for price in select_prices(market_rows, [country]).values():
+            result.append(CountryPrice(price.code, price.term_duration, price.billing_plan,
+                                       country, price.currency, price.cost, price.sell))
+    return result

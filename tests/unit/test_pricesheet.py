@@ -1,0 +1,234 @@
+"""The streaming price-sheet reader and the effective-row selection."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+import pytest
+
+from partner_center.errors import MalformedDataError
+from partner_center.pricesheet import (
+    iter_price_rows,
+    normalize_billing_plan,
+    normalize_term,
+    parse_sheet_date,
+    read_price_sheet,
+    select_effective,
+)
+
+from .common import SOFTWARE_HEADER, csv_line, price_row, sheet_lines, software_row
+
+
+def test_reads_a_software_row():
+    (row,) = iter_price_rows(sheet_lines([software_row()]))
+    assert row.code == "DG7GMGF0D5SL:0007"
+    assert (row.term_duration, row.billing_plan, row.segment) == ("P1Y", "annual", "commercial")
+    assert (row.unit_price, row.erp_price) == (Decimal("100"), Decimal("125"))
+    assert row.effective_start == datetime(2024, 3, 1, tzinfo=timezone.utc)
+    assert row.tags == ("Software", "Subscription")
+
+
+def test_columns_found_by_name_whatever_their_order():
+    header = tuple(reversed(SOFTWARE_HEADER))
+    (row,) = iter_price_rows(sheet_lines([software_row(price="42.5")], header=header))
+    assert row.unit_price == Decimal("42.5")
+    assert row.product_id == "DG7GMGF0D5SL"
+
+
+def test_unknown_columns_are_kept_aside():
+    header = (*SOFTWARE_HEADER, "FutureColumn")
+    cells = {**software_row(), "FutureColumn": "later"}
+    (row,) = iter_price_rows(sheet_lines([cells], header=header))
+    assert row.extra == (("FutureColumn", "later"),)
+
+
+def test_byte_order_mark_and_smart_quote_header():
+    lines = sheet_lines([software_row(erp="150")])
+    lines[0] = "\ufeff" + lines[0].rstrip('"\r\n') + "\u201c\r\n"
+    (row,) = iter_price_rows(lines)
+    assert row.erp_price == Decimal("150")
+    assert row.segment == "commercial"  # the last header cell, closed by U+201C
+
+
+def test_truncation_marker_and_blank_lines_are_skipped():
+    lines = sheet_lines([software_row(), software_row(sku_id="0008")])
+    lines[2:2] = ["\r\n"]
+    lines.append("======= Truncated ==============\n")
+    assert [row.sku_id for row in iter_price_rows(lines)] == ["0007", "0008"]
+
+
+def test_line_numbers_count_physical_lines():
+    lines = sheet_lines([software_row(), software_row(sku_id="0008")])
+    lines[2:2] = ["\n"]
+    assert [row.line_number for row in iter_price_rows(lines)] == [2, 4]
+
+
+def test_quoted_line_break_survives_in_a_file():
+    text = "".join(sheet_lines([software_row()])).replace("A licence pack.", "two\nlines")
+    (row,) = iter_price_rows(io.StringIO(text, newline=""))
+    assert row.sku_description == "two\nlines"
+
+
+def test_iso_dates_with_seven_fraction_digits():
+    cells = software_row(start="2021-10-01T00:00:00.0000000Z", end="(9999-11-30T23:59:59.0000000Z)")
+    (row,) = iter_price_rows(sheet_lines([cells]))
+    assert row.effective_start == datetime(2021, 10, 1, tzinfo=timezone.utc)
+    assert row.effective_end.year == 9999
+
+
+def test_empty_optional_numbers_are_none():
+    (row,) = iter_price_rows(sheet_lines([software_row(erp="", tier_min="", tier_max="")]))
+    assert (row.erp_price, row.tier_min, row.tier_max) == (None, None, None)
+
+
+def test_perpetual_row_has_no_term_and_one_time_billing():
+    (row,) = iter_price_rows(sheet_lines([software_row(term="OneTime", billing="")]))
+    assert (row.term_duration, row.billing_plan) == (None, "one_time")
+
+
+@pytest.mark.parametrize(
+    ("cells", "column"),
+    [
+        ({"price": "12,50"}, "UnitPrice"),
+        ({"price": "abc"}, "UnitPrice"),
+        ({"price": ""}, "UnitPrice"),
+        ({"price": "-1"}, "UnitPrice"),
+        ({"price": "NaN"}, "UnitPrice"),
+        ({"erp": "x1"}, "ERP Price"),
+        ({"product_id": ""}, "ProductId"),
+        ({"sku_id": " "}, "SkuId"),
+        ({"currency": ""}, "Currency"),
+        ({"currency": "usd"}, "Currency"),
+        ({"currency": "EURO"}, "Currency"),
+        ({"currency": "E1R"}, "Currency"),
+        ({"start": "31/31/2024"}, "EffectiveStartDate"),
+        ({"end": "tomorrow"}, "EffectiveEndDate"),
+        ({"start": "2/1/2019 13:00:00 PM"}, "EffectiveStartDate"),
+    ],
+)
+def test_malformed_row_names_line_and_column(cells, column):
+    lines = sheet_lines([software_row(), software_row(**cells)])
+    rows = iter_price_rows(lines)
+    assert next(rows).line_number == 2
+    with pytest.raises(MalformedDataError) as caught:
+        next(rows)
+    assert (caught.value.row, caught.value.column) == (3, column)
+    assert "line 3" in str(caught.value) and column in str(caught.value)
+
+
+def test_short_row_is_malformed():
+    lines = sheet_lines([software_row()])
+    lines.append('"T","DG7GMGF0D5SL","0009"\n')
+    with pytest.raises(MalformedDataError) as caught:
+        list(iter_price_rows(lines))
+    assert caught.value.row == 3
+    assert caught.value.column == "SkuTitle"
+
+
+def test_missing_required_column_in_header():
+    header = tuple(name for name in SOFTWARE_HEADER if name != "Currency")
+    with pytest.raises(MalformedDataError) as caught:
+        list(iter_price_rows(sheet_lines([software_row()], header=header)))
+    assert (caught.value.row, caught.value.column) == (1, "Currency")
+
+
+def test_empty_sheet_is_malformed():
+    with pytest.raises(MalformedDataError):
+        list(iter_price_rows([]))
+
+
+def test_errors_can_be_collected_instead_of_raised():
+    lines = sheet_lines(
+        [software_row(), software_row(currency="usd"), software_row(sku_id="0009", price="x")]
+    )
+    errors = []
+    rows = list(iter_price_rows(lines, errors=errors))
+    assert [row.sku_id for row in rows] == ["0007"]
+    assert [(error.row, error.column) for error in errors] == [(3, "Currency"), (4, "UnitPrice")]
+
+
+def test_read_price_sheet_returns_rows_and_errors():
+    sheet = read_price_sheet(sheet_lines([software_row(), software_row(price="?")]))
+    assert len(sheet.rows) == 1 and len(sheet.errors) == 1
+
+
+def test_reader_is_lazy():
+    def endless():
+        yield csv_line(*SOFTWARE_HEADER)
+        while True:
+            yield csv_line(*software_row().values())
+
+    rows = iter_price_rows(endless())
+    assert [next(rows).line_number for _ in range(3)] == [2, 3, 4]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2/1/2019 12:00:00 AM", datetime(2019, 2, 1, 0, 0, tzinfo=timezone.utc)),
+        ("2/1/2019 12:30:00 PM", datetime(2019, 2, 1, 12, 30, tzinfo=timezone.utc)),
+        ("11/30/9999 11:59:59 PM", datetime(9999, 11, 30, 23, 59, 59, tzinfo=timezone.utc)),
+        ("3/1/2024", datetime(2024, 3, 1, tzinfo=timezone.utc)),
+        ("2024-03-01T10:00:00+02:00", datetime(2024, 3, 1, 8, tzinfo=timezone.utc)),
+    ],
+)
+def test_sheet_dates(text, expected):
+    assert parse_sheet_date(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("term", "expected"),
+    [("OneTime", None), ("", None), ("p1y", "P1Y"), ("P3Y", "P3Y"), ("payG-1", "payG-1")],
+)
+def test_normalize_term(term, expected):
+    assert normalize_term(term) == expected
+
+
+@pytest.mark.parametrize(
+    ("plan", "term", "expected"),
+    [
+        ("Annual", "P1Y", "annual"),
+        ("Triennial", "P3Y", "triennial"),
+        ("", None, "one_time"),
+        ("OneTime", None, "one_time"),
+        ("Monthly", "P1M", "monthly"),
+        ("", "P1Y", None),
+    ],
+)
+def test_normalize_billing_plan(plan, term, expected):
+    assert normalize_billing_plan(plan, term) == expected
+
+
+# === EFFECTIVE ROWS === #
+
+
+def test_select_effective_takes_the_row_covering_the_day():
+    february = price_row(price="100", start="2/1/2024 12:00:00 AM", end="2/29/2024 11:59:59 PM")
+    march = price_row(price="110", start="3/1/2024 12:00:00 AM", end="11/30/9999 11:59:59 PM")
+    assert select_effective([february, march], date(2024, 2, 29)) == [february]
+    assert select_effective([february, march], date(2024, 3, 1)) == [march]
+    assert select_effective([february, march], date(2024, 1, 31)) == []
+
+
+def test_select_effective_prefers_latest_start_when_rows_overlap():
+    old = price_row(price="100", start="1/1/2024 12:00:00 AM", end="11/30/9999 11:59:59 PM")
+    new = price_row(price="120", start="3/1/2024 12:00:00 AM", end="11/30/9999 11:59:59 PM")
+    assert select_effective([new, old], datetime(2024, 3, 15, 12, tzinfo=timezone.utc)) == [new]
+
+
+def test_select_effective_keeps_one_row_per_key():
+    rows = [
+        price_row(term="P1Y", billing="Annual"),
+        price_row(term="P3Y", billing="Annual", price="280"),
+        price_row(term="P3Y", billing="Triennial", price="270"),
+        price_row(currency="EUR", market="DE"),
+        price_row(segment="Education", price="50"),
+    ]
+    assert len(select_effective(rows, date(2024, 6, 1))) == 5
+
+
+def test_open_ended_rows_always_cover():
+    row = price_row(start="", end="")
+    assert select_effective([row], date(1990, 1, 1)) == [row]

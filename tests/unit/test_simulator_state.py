@@ -1,0 +1,134 @@
+"""State file across restarts, certificate reuse, and the command line."""
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import uuid
+
+import pytest
+import requests
+
+from partner_center.simulator import Simulator, SimulatorSettings
+from partner_center.simulator.errors import SimError
+from partner_center.simulator.server import Request
+
+US = "0c5a0001-5e1c-4a11-9000-00000000c001"
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+API_SCOPE = "https://api.partnercenter.microsoft.com/.default"
+
+
+def session_for(sim):
+    http = requests.Session()
+    http.verify = sim.ca_file
+    http.trust_env = False
+    return http
+
+
+def token(sim, http, **form):
+    form.update(client_id=sim.client_id, client_secret=sim.client_secret, scope=API_SCOPE)
+    return http.post(f"{sim.authority}/oauth2/v2.0/token", data=form, timeout=10)
+
+
+def place_order(sim, http, headers):
+    sku = sim.catalogue.skus_for("US", "SoftwareSubscriptions", purchasable_only=True)[0]
+    term, billing = sku.terms[0]
+    line = {"id": 0, "quantity": 2, "billingCycle": billing, "termDuration": term,
+            "friendlyName": "persisted",
+            "catalogItemId": sim.catalogue.catalog_item_id(sku.product_id, sku.id)}
+    base = f"{sim.api_url}/customers/{US}"
+    cart = http.post(f"{base}/carts", json={"lineItems": [line]}, headers=headers, timeout=10)
+    checkout = http.post(f"{base}/carts/{cart.json()['id']}/checkout",
+                         headers=dict(headers, **{"MS-RequestId": str(uuid.uuid4())}),
+                         timeout=10)
+    assert checkout.status_code == 201
+    return cart.json()["id"], checkout.json()["orders"][0]
+
+
+def test_state_file_survives_a_restart(tmp_path):
+    state_file = str(tmp_path / "sim-state.json")
+    settings = SimulatorSettings(sku_count=40, order_complete_delay=0, fulfilment_delay=0,
+                                 state_file=state_file)
+    with Simulator(settings.replace()) as first, session_for(first) as http:
+        headers = {"Authorization": "Bearer " + token(
+            first, http, grant_type="client_credentials").json()["access_token"]}
+        cart_id, order = place_order(first, http, headers)
+        rotated = token(first, http, grant_type="refresh_token",
+                        refresh_token=first.initial_refresh_token).json()["refresh_token"]
+        customer = first.add_customer("Proseware Inc", "GB")
+        ca_before = pathlib.Path(first.ca_file).read_bytes()
+    stored = json.loads(pathlib.Path(state_file).read_text(encoding="utf-8"))
+    assert rotated not in json.dumps(stored)  # refresh tokens are kept by hash only
+
+    with Simulator(settings.replace()) as second, session_for(second) as http:
+        assert pathlib.Path(second.ca_file).read_bytes() == ca_before
+        access = token(second, http, grant_type="refresh_token", refresh_token=rotated)
+        assert access.status_code == 200
+        headers = {"Authorization": "Bearer " + access.json()["access_token"]}
+        base = f"{second.api_url}/customers/{US}"
+        read = http.get(f"{base}/orders/{order['id']}", headers=headers, timeout=10).json()
+        assert read["lineItems"][0]["friendlyName"] == "persisted"
+        subscription_id = read["lineItems"][0]["subscriptionId"]
+        assert http.get(f"{base}/subscriptions/{subscription_id}", headers=headers,
+                        timeout=10).json()["quantity"] == 2
+        again = http.post(f"{base}/carts/{cart_id}/checkout",
+                          headers=dict(headers, **{"MS-RequestId": str(uuid.uuid4())}),
+                          timeout=10)
+        assert again.json()["code"] == 800065
+        assert customer["tenant_id"] in {c["tenant_id"] for c in second.customers}
+
+
+def test_revocation_survives_a_restart(tmp_path):
+    settings = SimulatorSettings(sku_count=20, state_file=str(tmp_path / "state.json"))
+    with Simulator(settings.replace()) as first:
+        first.revoke_refresh_tokens()
+    with Simulator(settings.replace()) as second, session_for(second) as http:
+        answer = token(second, http, grant_type="refresh_token",
+                       refresh_token=second.initial_refresh_token)
+        assert answer.json()["error"] == "invalid_grant"
+
+
+def test_state_file_is_written_atomically(tmp_path):
+    state_file = tmp_path / "state.json"
+    with Simulator(SimulatorSettings(sku_count=20, state_file=str(state_file))) as sim:
+        sim.add_customer("Trey Research", "DE")
+        assert json.loads(state_file.read_text(encoding="utf-8"))["customers"]
+    assert [path.name for path in tmp_path.iterdir() if path.suffix == ".tmp"] == []
+
+
+def test_admin_endpoints_refuse_non_loopback_clients(simulator):
+    request = Request(method="GET", path="/admin/health", query={}, headers={}, body=b"",
+                      client_host="192.0.2.7")
+    with pytest.raises(SimError) as raised:
+        simulator._dispatch(request, {})
+    assert raised.value.status == 403
+
+
+def test_command_line_starts_prints_and_stops_on_sigterm(tmp_path):
+    command = [sys.executable, "-m", "partner_center.simulator", "--port", "0",
+               "--sku-count", "30", "--cert-dir", str(tmp_path / "certs"),
+               "--state", str(tmp_path / "state.json"), "--fault", "token:503::1"]
+    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=env, cwd=REPO) as process:
+        try:
+            lines = []
+            while not any(line.strip().startswith("Client secret") for line in lines):
+                line = process.stdout.readline()
+                assert line, process.stderr.read()
+                lines.append(line)
+            base_url = lines[0].rsplit(" ", 1)[1].strip()
+            ca_file = next(line for line in lines if "CA file" in line).split(":", 1)[1].strip()
+            assert ca_file == str(tmp_path / "certs" / "ca.pem")
+            with requests.Session() as http:
+                http.trust_env = False
+                health = http.get(f"{base_url}/admin/health", verify=ca_file, timeout=10)
+            assert health.json()["status"] == "ok" and health.json()["faults"] == 1
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=15) == 0
+            assert "stopped" in process.stdout.read()
+        finally:
+            if process.poll() is None:
+                process.kill()

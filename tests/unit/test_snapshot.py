@@ -1,0 +1,129 @@
+"""The catalogue snapshot: superset, statuses, highest prices, conversion, translations."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from partner_center.errors import MissingRateError
+from partner_center.resources import Product, Sku
+from partner_center.snapshot import (
+    VIEW_PERPETUAL,
+    VIEW_SUBSCRIPTIONS,
+    build_snapshot,
+    fetch_snapshot,
+)
+
+from .common import price_row
+
+SUB, PERP = "DG7GMGF0AAAA", "DG7GMGF0BBBB"
+ON = date(2025, 6, 15)
+
+
+def catalogues(**listed):
+    """country -> {view: products}: ``US=(SUB,)`` lists SUB as a subscription in the US."""
+    return {
+        country: {
+            VIEW_SUBSCRIPTIONS: [Product(id=pid, title="T") for pid in pids if pid != PERP],
+            VIEW_PERPETUAL: [Product(id=pid, title="T") for pid in pids if pid == PERP],
+        }
+        for country, pids in listed.items()
+    }
+
+
+def row(product_id=SUB, market="US", currency="USD", price="100", erp="120", **kw):
+    return price_row(product_id=product_id, sku_id="0001", market=market, currency=currency,
+                     price=price, erp=erp, **kw)
+
+
+def test_superset_of_the_countries_with_where_each_sku_is_sold():
+    snapshot = build_snapshot(
+        catalogues=catalogues(US=(SUB,), DE=(SUB, PERP)),
+        rows=[row(), row(market="DE", currency="EUR"),
+              row(PERP, market="DE", currency="EUR", term="OneTime", billing="", tags="Perpetual")],
+        currencies=["USD", "EUR"], on_date=ON)
+    assert set(snapshot.skus) == {f"{SUB}:0001", f"{PERP}:0001"}
+    assert snapshot.skus[f"{SUB}:0001"].countries == {"US", "DE"}
+    assert snapshot.skus[f"{SUB}:0001"].kind == "software_subscription"
+    assert snapshot.skus[f"{PERP}:0001"].kind == "perpetual"
+    assert snapshot.skus[f"{PERP}:0001"].plans == {(None, "one_time")}
+
+
+def test_rows_of_unlisted_products_and_other_markets_are_ignored():
+    snapshot = build_snapshot(
+        catalogues=catalogues(US=(SUB,)),
+        rows=[row(PERP), row(market="FR", currency="EUR")], currencies=["USD"], on_date=ON)
+    assert snapshot.skus == {}
+
+
+def test_statuses_new_available_and_no_longer_available():
+    previous = {f"{SUB}:0001": "new", "DG7GMGF0GONE:0001": "available"}
+    snapshot = build_snapshot(catalogues=catalogues(US=(SUB, PERP)),
+                              rows=[row(), row(PERP, term="OneTime", billing="")],
+                              currencies=["USD"], previous=previous, on_date=ON)
+    assert snapshot.skus[f"{SUB}:0001"].status == "available"
+    assert snapshot.skus[f"{PERP}:0001"].status == "new"
+    assert snapshot.skus["DG7GMGF0GONE:0001"].status == "no_longer_available"
+
+
+def test_a_sku_whose_price_row_ended_is_no_longer_sold():
+    ended = row(start="1/1/2024 12:00:00 AM", end="5/31/2025 11:59:59 PM")
+    snapshot = build_snapshot(catalogues=catalogues(US=(SUB,)), rows=[ended],
+                              currencies=["USD"], previous={f"{SUB}:0001": "available"},
+                              on_date=ON)
+    assert snapshot.skus[f"{SUB}:0001"].status == "no_longer_available"
+
+
+def test_default_price_is_the_highest_over_countries_and_country_prices_are_kept():
+    rows = [row(market="DE", currency="EUR", price="90", erp="110"),
+            row(market="FR", currency="EUR", price="95", erp="105")]
+    snapshot = build_snapshot(catalogues=catalogues(DE=(SUB,), FR=(SUB,)), rows=rows,
+                              currencies=["EUR"], on_date=ON)
+    price = snapshot.prices[(f"{SUB}:0001", "P1Y", "annual", "EUR")]
+    assert (price.cost, price.sell) == (Decimal("95"), Decimal("110"))
+    by_country = {p.country: (p.cost, p.sell) for p in snapshot.country_prices}
+    assert by_country == {"DE": (Decimal("90"), Decimal("110")),
+                          "FR": (Decimal("95"), Decimal("105"))}
+
+
+def test_unsupported_currency_is_converted_with_its_rate():
+    snapshot = build_snapshot(catalogues=catalogues(US=(SUB,)), rows=[row(price="100.10")],
+                              currencies=["USD", "ILS"], rates={"ILS": {"USD": Decimal("3.7")}},
+                              decimals={"ILS": 2}, on_date=ON)
+    converted = snapshot.prices[(f"{SUB}:0001", "P1Y", "annual", "ILS")]
+    assert converted.cost == Decimal("370.37")
+    assert converted.source_currency == "USD"
+    assert snapshot.converted_currencies == {"ILS": "USD"}
+
+
+def test_unsupported_currency_without_rate_stops_the_snapshot():
+    with pytest.raises(MissingRateError) as raised:
+        build_snapshot(catalogues=catalogues(US=(SUB,)), rows=[row()],
+                       currencies=["USD", "ILS"], on_date=ON)
+    assert raised.value.target == "ILS"
+
+
+def test_translations_only_for_skus_sold_in_the_language_country():
+    german = Sku(id="0001", product_id=SUB, title="Deutscher Titel", description="Beschreibung")
+    common = {"catalogues": catalogues(US=(SUB,), DE=(SUB,)), "currencies": ["USD"],
+              "lang": "de_DE", "localized_skus": {f"{SUB}:0001": german}, "on_date": ON}
+    sold_in_de = build_snapshot(rows=[row(), row(market="DE", currency="USD")], **common)
+    assert sold_in_de.skus[f"{SUB}:0001"].localized_title == "Deutscher Titel"
+    us_only = build_snapshot(rows=[row()], **common)
+    assert us_only.skus[f"{SUB}:0001"].localized_title is None
+
+
+def test_fetch_reads_the_simulator_superset_and_its_highest_prices(sim, make_client):
+    countries = ["US", "GB", "DE"]
+    snapshot = fetch_snapshot(make_client(), countries=countries, currencies=["USD", "EUR"],
+                              lang="de_DE")
+    expected = {sku.code for country in countries for view in ("SoftwareSubscriptions",
+                                                               "SoftwarePerpetual")
+                for sku in sim.catalogue.skus_for(country, view, purchasable_only=True)}
+    assert set(snapshot.skus) == expected
+    code, price = next((key[0], value) for key, value in snapshot.prices.items()
+                       if key[3] == "EUR" and key[1] == "P1Y")
+    product_id, sku_id = code.split(":")
+    assert price.cost == sim.catalogue.highest_price(product_id, sku_id, "P1Y", "annual", "EUR",
+                                                     countries)
+    assert any(sku.localized_title for sku in snapshot.skus.values())
