@@ -122,10 +122,7 @@ def fetch_snapshot(
     seen: set[str] = set()
     rows = []
     for country in countries:
-        for row in client.iter_price_sheet(country):
-            seen.add(row.currency)
-            if row.currency in needed and row.market == country:
-                rows.append(row)
+        rows += _market_rows(client.iter_price_sheet(country), country, needed, seen)
     return build_snapshot(
         catalogues=catalogues,
         rows=rows,
@@ -139,6 +136,28 @@ def fetch_snapshot(
         on_date=on_date,
         seen_currencies=seen,
     )
+
+
+def _market_rows(sheet, country, needed, seen) -> list[PriceRow]:
+    """The rows of one market's sheet worth keeping in memory.
+
+    Rows in the currencies the instance needs are all kept. Of the others, one per SKU, plan and
+    validity period is enough: they only tell that the SKU is sold in that market.
+    """
+    kept, presence = [], set()
+    for row in sheet:
+        seen.add(row.currency)
+        if row.market != country:
+            continue
+        if row.currency in needed:
+            kept.append(row)
+            continue
+        key = (row.code, row.term_duration, row.billing_plan, row.segment, row.effective_start,
+               row.effective_end)
+        if key not in presence:
+            presence.add(key)
+            kept.append(row)
+    return kept
 
 
 def _fetch_localized(client, catalogues, lang):

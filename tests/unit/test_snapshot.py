@@ -127,3 +127,13 @@ def test_fetch_reads_the_simulator_superset_and_its_highest_prices(sim, make_cli
     assert price.cost == sim.catalogue.highest_price(product_id, sku_id, "P1Y", "annual", "EUR",
                                                      countries)
     assert any(sku.localized_title for sku in snapshot.skus.values())
+
+
+def test_skus_of_markets_priced_in_other_currencies_are_still_in_the_superset(sim, make_client):
+    countries = ["US", "DE"]
+    snapshot = fetch_snapshot(make_client(), countries=countries, currencies=["USD"])
+    expected = {sku.code for country in countries for view in ("SoftwareSubscriptions",
+                                                               "SoftwarePerpetual")
+                for sku in sim.catalogue.skus_for(country, view, purchasable_only=True)}
+    assert set(snapshot.skus) == expected
+    assert {key[3] for key in snapshot.prices} == {"USD"}

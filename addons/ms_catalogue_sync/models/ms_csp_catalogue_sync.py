@@ -95,7 +95,7 @@ class MsCspInstance(models.Model):
         try:
             snapshot = self._ms_fetch_snapshot(run)
         except (PartnerCenterError, MalformedDataError) as error:
-            return self._ms_sync_failed(run, error)
+            return self._ms_sync_failed(run, error, started)
         run._ms_log(self.env._("Read %(skus)s SKUs and %(prices)s prices in %(seconds).1f s.",
                       skus=len(snapshot.skus), prices=len(snapshot.prices),
                       seconds=time.monotonic() - started))
@@ -106,7 +106,8 @@ class MsCspInstance(models.Model):
         message = self.env._(
             "%(new)s new, %(retired)s no longer available, %(prices)s price changes.",
             new=run.new_count, retired=run.retired_count, prices=run.price_change_count)
-        run.write({"state": "done", "date_end": fields.Datetime.now()})
+        run.write({"state": "done", "date_end": fields.Datetime.now(),
+                   "duration": time.monotonic() - started})
         run._ms_log(message)
         self.write({
             "last_sync_state": "done", "last_sync_date": run.date_end,
@@ -142,7 +143,7 @@ class MsCspInstance(models.Model):
                 on_date=on_date,
             )
 
-    def _ms_sync_failed(self, run, error):
+    def _ms_sync_failed(self, run, error, started):
         """Record a failed sync where the user looks: the run, the instance, its chatter."""
         if isinstance(error, MissingRateError):
             message = self.env._(
@@ -156,7 +157,8 @@ class MsCspInstance(models.Model):
                 "Microsoft's data could not be read: %s Nothing was changed.", error)
         else:
             message = self.env._("%s Nothing was changed.", self._ms_error_message(error))
-        run.write({"state": "failed", "date_end": fields.Datetime.now(), "error_message": message})
+        run.write({"state": "failed", "date_end": fields.Datetime.now(), "error_message": message,
+                   "duration": time.monotonic() - started})
         run._ms_log(message)
         values = {"last_sync_state": "failed", "last_sync_message": message}
         if not isinstance(error, (MissingRateError, MalformedDataError)):
@@ -277,7 +279,7 @@ class MsCspCatalogueApplier(models.AbstractModel):
             "ms_sku_id": entry.sku_id,
             "instance_id": instance.id,
             "kind": KIND_BY_SKU_KIND.get(entry.kind) or KIND_SOFTWARE_SUBSCRIPTION,
-            "description": entry.localized_description or entry.description or False,
+            "description": entry.description or False,
             "publisher": entry.publisher or False,
             "term_plans": ",".join(plans) or False,
             "country_ids": sorted(context["countries"][code].id for code in entry.countries

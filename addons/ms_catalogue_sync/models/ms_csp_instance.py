@@ -2,9 +2,10 @@ import logging
 import threading
 
 from odoo import api, fields, models
-from odoo.addons.base.models.res_partner import _lang_get
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import config
+
+from odoo.addons.base.models.res_partner import _lang_get
 
 from partner_center import ClientConfig, PartnerCenterClient
 from partner_center.errors import PartnerCenterError, ReconsentRequired
@@ -154,8 +155,7 @@ class MsCspInstance(models.Model):
             "client_secret": instance.client_secret or "",
             "refresh_token": instance.refresh_token or "",
             "auth_mode": instance.auth_mode,
-            "locale": (instance.catalogue_lang or "en_US").replace("_", "-"),
-        }
+        }  # English answers: the catalogue language is asked for where it is wanted
         if instance.environment == "simulator":
             return ClientConfig.for_simulator(
                 instance.simulator_url.rstrip("/"), instance.simulator_ca_file or None, **settings)

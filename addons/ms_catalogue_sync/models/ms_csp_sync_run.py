@@ -19,7 +19,7 @@ class MsCspSyncRun(models.Model):
     trigger = fields.Selection([("manual", "Button"), ("cron", "Scheduled")], default="manual")
     date_start = fields.Datetime(required=True, default=fields.Datetime.now)
     date_end = fields.Datetime()
-    duration = fields.Float(string="Duration (s)", compute="_compute_duration", store=True)
+    duration = fields.Float(string="Duration (s)", readonly=True, digits=(16, 1))
     sku_total = fields.Integer(string="SKUs")
     sku_done = fields.Integer(string="SKUs processed")
     progress = fields.Float(compute="_compute_progress")
@@ -36,12 +36,6 @@ class MsCspSyncRun(models.Model):
     def _compute_name(self):
         for run in self:
             run.name = f"{run.instance_id.name} {fields.Datetime.to_string(run.date_start)}"
-
-    @api.depends("date_start", "date_end")
-    def _compute_duration(self):
-        for run in self:
-            end = run.date_end
-            run.duration = (end - run.date_start).total_seconds() if end and run.date_start else 0
 
     @api.depends("sku_total", "sku_done")
     def _compute_progress(self):

@@ -1,0 +1,89 @@
+from unittest.mock import patch
+
+from odoo.tests import tagged
+
+from odoo.addons.ms_catalogue_sync.models import ms_csp_catalogue_sync
+
+from .common import MsCspSimulatorCase
+
+
+@tagged("post_install", "-at_install")
+class TestSyncLanguage(MsCspSimulatorCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["res.lang"]._activate_lang("de_DE")
+        cls.instance.catalogue_lang = "de_DE"
+
+    def test_descriptions_in_the_catalogue_language_where_microsoft_translates_them(self):
+        self.sync()
+        catalogue = self.simulator.catalogue
+        translated = untranslated = 0
+        for sku in self.instance.sku_ids:
+            german = catalogue.sku(sku.ms_product_id, sku.ms_sku_id).localized_text("de-DE")
+            template = sku.product_tmpl_id
+            english_name = template.with_context(lang="en_US").name
+            german_name = template.with_context(lang="de_DE").name
+            if german and self.env.ref("base.de") in sku.country_ids:
+                self.assertEqual(german_name, german[0])
+                self.assertNotEqual(english_name, german[0])
+                translated += 1
+            else:
+                self.assertEqual(german_name, english_name)
+                untranslated += 1
+        self.assertTrue(translated and untranslated)
+
+
+@tagged("post_install", "-at_install")
+class TestSyncResume(MsCspSimulatorCase):
+    def test_a_crash_half_way_keeps_whole_batches_and_the_next_run_finishes(self):
+        applier = type(self.env["ms.csp.catalogue.applier"])
+        original = applier._ms_apply_batch
+        calls = []
+
+        def crash_on_third_batch(this, *args, **kwargs):
+            calls.append(1)
+            if len(calls) == 3:
+                raise MemoryError("worker killed")
+            return original(this, *args, **kwargs)
+
+        # No assertRaises here: Odoo's rolls back to a savepoint, and a crashed worker does not.
+        with patch.object(ms_csp_catalogue_sync, "BATCH_SIZE", 10), \
+                patch.object(applier, "_ms_apply_batch", crash_on_third_batch):
+            try:
+                self.sync()
+            except MemoryError:
+                pass
+            else:
+                self.fail("the sync should have crashed")
+        crashed = self.instance.sync_run_ids
+        self.assertEqual(crashed.state, "running")
+        self.assertEqual(crashed.sku_done, 20)
+        half = self.instance.sku_ids
+        self.assertEqual(len(half), 20)
+        self.assertTrue(all(sku.product_tmpl_id and sku.price_ids for sku in half))
+
+        run = self.sync()
+        self.assertEqual(run.state, "done")
+        self.assertEqual(crashed.state, "failed")
+        self.assertIn("Interrupted", crashed.error_message)
+        self.assertEqual(set(self.instance.sku_ids.mapped("code")), self.expected_codes())
+        self.assertEqual(run.new_count, len(self.expected_codes()) - 20)
+        self.assertEqual(run.sku_done, run.sku_total)
+
+    def test_progress_is_reported_on_the_run(self):
+        run = self.sync()
+        self.assertEqual(run.progress, 100.0)
+        self.assertGreater(run.duration, 0)
+        self.assertIn("Read", run.log)
+
+
+@tagged("post_install", "-at_install")
+class TestSettings(MsCspSimulatorCase):
+    def test_settings_set_the_sync_schedule(self):
+        settings = self.env["res.config.settings"].create({
+            "ms_csp_sync_interval_number": 2, "ms_csp_sync_interval_type": "weeks"})
+        settings.execute()
+        cron = self.env.ref("ms_catalogue_sync.cron_get_services_definition")
+        self.assertEqual((cron.interval_number, cron.interval_type), (2, "weeks"))
+        self.assertGreaterEqual(settings.ms_csp_instance_count, 1)
