@@ -84,3 +84,35 @@ class TestAccessAndPrices(MsCspSimulatorCase):
         self.assertEqual(child.ms_effective_kind, "ms_software_subscription")
         child.ms_kind = "ms_perpetual"
         self.assertEqual(child.ms_effective_kind, "ms_perpetual")
+
+    def test_variant_cost_is_the_default_partner_price_in_the_company_currency(self):
+        default = self.sku.price_ids.filtered(
+            lambda p: not p.country_id and p.term_plan == "P1Y_annual"
+            and p.currency_id == self.usd)
+        self.assertEqual(self.env.company.currency_id, self.usd)
+        self.assertAlmostEqual(self.variant.standard_price, default.cost, places=2)
+
+    def test_invoice_lines_keep_the_billing_unit(self):
+        order = self.env["sale.order"].create({
+            "partner_id": self.env.ref("base.res_partner_2").id,
+            "pricelist_id": self.instance.pricelist_ids.filtered(
+                lambda p: p.currency_id == self.usd).id,
+            "order_line": [(0, 0, {"product_id": self.variant.id, "product_uom_qty": 3})],
+        })
+        order.action_confirm()
+        invoice = order._create_invoices()
+        line = invoice.invoice_line_ids.filtered(
+            lambda invoice_line: invoice_line.product_id == self.variant)
+        self.assertEqual(line.product_uom_id, self.env.ref("ms_catalogue_sync.uom_annual"))
+        self.assertEqual(line.price_unit, order.order_line.price_unit)
+
+    def test_instance_of_a_parent_company_serves_its_branches(self):
+        branch = self.env["res.company"].create({
+            "name": "Branch", "parent_id": self.instance.company_id.id})
+        user = self.env["res.users"].with_context(no_reset_password=True).create({
+            "name": "Branch user", "login": "ms.branch@example.com",
+            "company_id": branch.id, "company_ids": [(6, 0, branch.ids)],
+            "groups_id": [(6, 0, [self.env.ref("ms_catalogue_sync.group_ms_csp_user").id])],
+        })
+        visible = self.env["ms.csp.instance"].with_user(user).with_company(branch).search([])
+        self.assertIn(self.instance, visible)
