@@ -301,7 +301,10 @@ class Postgres:
         return "mscsp"
 
     def _as_server_user(self, cmd):
-        return ["runuser", "-u", self.os_user, "--", *cmd] if self.os_user else cmd
+        # from "/": the server's user may not be allowed into the current directory
+        if not self.os_user:
+            return cmd
+        return ["runuser", "-u", self.os_user, "--", "env", "-C", "/", *cmd]
 
     def _data_directory(self):
         """``.local/pg`` when the server's user can reach it, else a directory of its own."""
