@@ -305,6 +305,39 @@ def convert_price(
     )
 
 
+_MONTHS = {"P1M": 1, "P1Y": 12, "P3Y": 36}
+_BILLING_MONTHS = {"monthly": 1, "annual": 12, "triennial": 36}
+
+
+def billing_periods(term_duration: str | None, billing_plan: str | None) -> int:
+    """How many times a term is billed: ``P3Y`` billed ``annual`` is 3, ``triennial`` is 1.
+
+    One-time purchases and unknown combinations are billed once.
+    """
+    term_months = _MONTHS.get((term_duration or "").upper())
+    billing_months = _BILLING_MONTHS.get((billing_plan or "").lower())
+    if not term_months or not billing_months or billing_months >= term_months:
+        return 1
+    return term_months // billing_months
+
+
+def per_billing_period(price: SkuPrice, decimals: int) -> SkuPrice:
+    """``price`` (Microsoft's price for the whole term) for one billing period.
+
+    A sale line is in the unit Microsoft bills in (Annual, Triennial): a 3-year term billed
+    annually is invoiced three times, each a third of the term's price.
+    """
+    periods = billing_periods(price.term_duration, price.billing_plan)
+    if periods == 1:
+        return price
+    share = Decimal(1) / periods
+    return replace(
+        price,
+        cost=convert_amount(price.cost, share, decimals),
+        sell=convert_amount(price.sell, share, decimals),
+    )
+
+
 # === ONE CUSTOMER'S PRICE === #
 
 

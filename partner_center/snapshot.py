@@ -26,6 +26,7 @@ from .catalogue import (
     STATUS_NO_LONGER_AVAILABLE,
     SkuPrice,
     convert_price,
+    per_billing_period,
     select_prices,
     sku_kind,
 )
@@ -81,7 +82,10 @@ class CatalogueSnapshot:
     """The instance's catalogue and prices at one moment.
 
     ``prices`` holds, per (code, term, billing plan, currency) of an active currency, the highest
-    price over the instance's countries, converted for currencies Microsoft does not price in.
+    price over the instance's countries, converted for currencies Microsoft does not price in;
+    ``country_prices`` each country's own prices in the active currencies it is priced in.
+    Prices are for one billing period, the unit of a sale line: Microsoft's price for a 3-year
+    term billed annually is split in three (:func:`~partner_center.catalogue.per_billing_period`).
     """
 
     skus: dict[str, SnapshotSku] = field(default_factory=dict)
@@ -231,9 +235,14 @@ def build_snapshot(
     texts = _Translations(localized or {}, localized_skus or {}, _lang_country(lang))
     snapshot.skus = _skus(effective, listed, previous or {}, texts)
     snapshot.supported_currencies = frozenset(seen_currencies)
-    snapshot.prices = _prices(effective, countries, currencies, rates or {}, decimals or {},
+    # Only the currencies asked for, and those they are converted from, are priced: the rows of
+    # the others only tell where a SKU is sold.
+    bases = {base for currency_rates in (rates or {}).values() for base in currency_rates}
+    priced = [row for row in effective if row.currency in currencies or row.currency in bases]
+    snapshot.prices = _prices(priced, countries, currencies, rates or {}, decimals or {},
                               snapshot)
-    snapshot.country_prices = _country_prices(effective, countries)
+    snapshot.country_prices = _country_prices(
+        [row for row in priced if row.currency in currencies], countries, decimals or {})
     return snapshot
 
 
@@ -305,7 +314,8 @@ def _kind(views: set[str], rows: list[PriceRow]) -> str | None:
 
 
 def _prices(rows, countries, currencies, rates, decimals, snapshot) -> dict[tuple, SkuPrice]:
-    highest = select_prices(rows, countries)
+    highest = {key: per_billing_period(price, decimals.get(key[3], 2))
+               for key, price in select_prices(rows, countries).items()}
     prices = {key: price for key, price in highest.items() if price.currency in currencies}
     for currency in currencies:
         currency_rates = rates.get(currency) or {}
@@ -324,11 +334,15 @@ def _prices(rows, countries, currencies, rates, decimals, snapshot) -> dict[tupl
     return prices
 
 
-def _country_prices(rows, countries) -> list[CountryPrice]:
+def _country_prices(rows, countries, decimals) -> list[CountryPrice]:
+    by_market: dict[str, list[PriceRow]] = {country: [] for country in countries}
+    for row in rows:
+        if row.market in by_market:
+            by_market[row.market].append(row)
     result = []
-    for country in countries:
-        market_rows = [row for row in rows if row.market == country]
-        for price in select_prices(market_rows, [country]).values():
+    for country, market_rows in by_market.items():
+        for term_price in select_prices(market_rows, [country]).values():
+            price = per_billing_period(term_price, decimals.get(term_price.currency, 2))
             result.append(CountryPrice(price.code, price.term_duration, price.billing_plan,
                                        country, price.currency, price.cost, price.sell))
     return result

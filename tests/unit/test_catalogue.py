@@ -299,3 +299,26 @@ def test_localized_text(lang, expected):
 def test_localized_text_without_english_uses_any_text():
     assert localized_text({"de-DE": "Lizenz"}, "fr_FR") == "Lizenz"
     assert localized_text({}, "fr_FR") == ""
+
+
+def test_billing_periods_of_a_term():
+    from partner_center.catalogue import billing_periods
+
+    assert billing_periods("P1Y", "annual") == 1
+    assert billing_periods("P3Y", "annual") == 3
+    assert billing_periods("P3Y", "triennial") == 1
+    assert billing_periods("P1Y", "monthly") == 12
+    assert billing_periods(None, "one_time") == 1
+
+
+def test_price_per_billing_period_splits_the_term_price():
+    from decimal import Decimal
+
+    from partner_center.catalogue import SkuPrice, per_billing_period
+
+    term_price = SkuPrice("P:S", "P3Y", "annual", "USD", cost=Decimal("432.53"),
+                          sell=Decimal("500"))
+    yearly = per_billing_period(term_price, 2)
+    assert (yearly.cost, yearly.sell) == (Decimal("144.18"), Decimal("166.67"))
+    triennial = SkuPrice("P:S", "P3Y", "triennial", "USD", cost=Decimal("432.53"))
+    assert per_billing_period(triennial, 2) is triennial

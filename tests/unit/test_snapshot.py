@@ -137,3 +137,16 @@ def test_skus_of_markets_priced_in_other_currencies_are_still_in_the_superset(si
                 for sku in sim.catalogue.skus_for(country, view, purchasable_only=True)}
     assert set(snapshot.skus) == expected
     assert {key[3] for key in snapshot.prices} == {"USD"}
+
+
+def test_prices_are_per_billing_period():
+    rows = [row(term="P3Y", billing="Annual", price="300", erp="360"),
+            row(term="P3Y", billing="Triennial", price="290", erp="350")]
+    snapshot = build_snapshot(catalogues=catalogues(US=(SUB,)), rows=rows, currencies=["USD"],
+                              on_date=ON)
+    annual = snapshot.prices[(f"{SUB}:0001", "P3Y", "annual", "USD")]
+    triennial = snapshot.prices[(f"{SUB}:0001", "P3Y", "triennial", "USD")]
+    assert (annual.cost, annual.sell) == (Decimal("100.00"), Decimal("120.00"))
+    assert (triennial.cost, triennial.sell) == (Decimal("290"), Decimal("350"))
+    by_plan = {(p.billing_plan): p.cost for p in snapshot.country_prices}
+    assert by_plan == {"annual": Decimal("100.00"), "triennial": Decimal("290")}

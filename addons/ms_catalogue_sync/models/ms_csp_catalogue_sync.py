@@ -7,13 +7,17 @@ finishes the work. Every write is a diff: a sync that finds nothing new writes n
 pricelist row.
 """
 
+import functools
 import logging
 import threading
 import time
+from collections import defaultdict
 from decimal import Decimal
+from typing import NamedTuple
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL, float_repr, float_round
 
 from partner_center.errors import MalformedDataError, MissingRateError, PartnerCenterError
 from partner_center.snapshot import fetch_snapshot
@@ -32,6 +36,10 @@ _logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 250
 SYNC_LOCK_NAMESPACE = 7_261_001  # pg advisory lock: one sync per instance at a time
+SKU_FIELDS = ["name", "code", "ms_product_id", "ms_sku_id", "instance_id", "kind", "catalog_status",
+              "description", "publisher", "term_plans", "country_ids", "product_tmpl_id"]
+# Products made by the sync get no "created" message nor followers: the sync run lists them.
+NO_CHATTER = {"tracking_disable": True}
 
 
 def _testing():
@@ -204,14 +212,20 @@ class MsCspInstance(models.Model):
 
 
 class MsCspCatalogueApplier(models.AbstractModel):
-    """Writes a snapshot into Odoo, batch by batch, writing only what differs."""
+    """Writes a snapshot into Odoo, batch by batch, writing only what differs.
+
+    A batch reads what exists in one query per model and writes in as few calls as it can:
+    creations in one ``create`` per model, identical updates in one ``write``. Products are made
+    without Odoo's per-product chatter and variant machinery (see ``_ms_create_products``), and
+    the large ``ms.csp.price`` table is read and written in SQL (see ``_ms_insert_prices``).
+    """
 
     _name = "ms.csp.catalogue.applier"
     _description = "Microsoft Catalogue Sync: apply a snapshot"
 
     def _ms_apply(self, instance, run, snapshot):
-        skus = {sku.code: sku for sku in self.env["ms.csp.sku"].with_context(
-            active_test=False).search([("instance_id", "=", instance.id)])}
+        skus = {sku.code: sku.id for sku in self.env["ms.csp.sku"].search_fetch(
+            [("instance_id", "=", instance.id)], ["code"])}
         context = self._ms_context(instance, snapshot)
         codes = sorted(snapshot.skus)
         run.write({"sku_total": len(codes)})
@@ -222,13 +236,15 @@ class MsCspCatalogueApplier(models.AbstractModel):
             instance._ms_commit()
 
     def _ms_context(self, instance, snapshot):
-        """What every batch needs, read once: currencies, countries, pricelists, units."""
+        """What every batch needs, read once: currencies, countries, pricelists, prices, units."""
         currencies = {c.name: c for c in instance.active_currency_ids}
         countries = {c.code: c for c in instance.country_ids}
         return {
             "currencies": currencies,
             "countries": countries,
             "pricelists": self._ms_pricelists(instance, currencies),
+            "prices": self._ms_wanted_prices(snapshot, currencies, countries),
+            "records": self._ms_product_records(),
             "lang": instance.catalogue_lang,
         }
 
@@ -249,15 +265,43 @@ class MsCspCatalogueApplier(models.AbstractModel):
             by_currency[pricelist.currency_id.name] = pricelist
         return by_currency
 
+    def _ms_product_records(self):
+        """Units, categories and Microsoft Term values of the products, looked up once."""
+        ref = self.env.ref
+        return {
+            "units": {True: ref("ms_catalogue_sync.uom_annual"),
+                      False: ref("uom.product_uom_unit")},
+            "categories": {
+                True: ref("ms_catalogue_sync.product_category_ms_software_subscriptions"),
+                False: ref("ms_catalogue_sync.product_category_ms_perpetual_licenses")},
+            "term_attribute": ref("ms_catalogue_sync.attribute_ms_term"),
+            "term_values": {key: ref(f"ms_catalogue_sync.{xmlid}")
+                            for key, (_term, _billing, xmlid, _unit) in TERM_PLANS.items()
+                            if xmlid},
+        }
+
     def _ms_apply_batch(self, instance, run, snapshot, batch, skus, context):
+        """Write the SKUs of ``batch`` and everything that hangs on them.
+
+        :param skus: code -> id of the instance's SKUs, completed here with the created ones
+        """
         entries = [snapshot.skus[code] for code in batch]
+        # Read the batch's SKUs at once: every commit empties the cache.
+        known = self.env["ms.csp.sku"].browse([skus[code] for code in batch if code in skus])
+        known.fetch(SKU_FIELDS)
+        by_code = {sku.code: sku for sku in known}
         changes = []
-        retired = self._ms_upsert_skus(instance, run, entries, skus, context, changes)
+        retired = self._ms_upsert_skus(instance, run, entries, by_code, context, changes)
+        skus.update((code, sku.id) for code, sku in by_code.items())
         batch_skus = self.env["ms.csp.sku"].browse(
-            [skus[code].id for code in batch if code in skus])
-        self._ms_upsert_products(instance, batch_skus, {e.code: e for e in entries}, context)
-        self._ms_upsert_prices(instance, run, snapshot, batch_skus, context, changes)
+            [by_code[code].id for code in batch if code in by_code])
+        self._ms_upsert_products(batch_skus, {e.code: e for e in entries}, context)
+        self._ms_upsert_prices(instance, run, batch_skus, context, changes)
         self._ms_retire(run, retired, changes)
+        for change in changes:  # new SKUs got their product after their change line was made
+            if not change["product_tmpl_id"]:
+                change["product_tmpl_id"] = self.env["ms.csp.sku"].browse(
+                    change["sku_id"]).product_tmpl_id.id
         self.env["ms.csp.sync.change"].create(changes)
         run.write({
             "new_count": run.new_count + sum(1 for c in changes if c["change_type"] == "new"),
@@ -288,14 +332,14 @@ class MsCspCatalogueApplier(models.AbstractModel):
 
     def _ms_upsert_skus(self, instance, run, entries, skus, context, changes):
         """Create and update the batch's SKUs; returns those that stopped being sold now."""
-        to_create = []
+        to_create, updates = [], []
         retired = self.env["ms.csp.sku"]
         for entry in entries:
             sku = skus.get(entry.code)
             if entry.status == CATALOG_STATUS_RETIRED:
                 if sku and sku.catalog_status != CATALOG_STATUS_RETIRED:
-                    sku.write({"catalog_status": CATALOG_STATUS_RETIRED,
-                               "country_ids": [(5, 0, 0)], "last_sync_run_id": run.id})
+                    updates.append((sku, {"catalog_status": CATALOG_STATUS_RETIRED,
+                                          "country_ids": [(5, 0, 0)]}))
                     retired |= sku
                 continue
             values = self._ms_sku_values(instance, entry, context)
@@ -303,12 +347,12 @@ class MsCspCatalogueApplier(models.AbstractModel):
                 to_create.append({**values, "catalog_status": CATALOG_STATUS_NEW,
                                   "last_sync_run_id": run.id})
                 continue
-            status = CATALOG_STATUS_AVAILABLE
             if sku.catalog_status == CATALOG_STATUS_RETIRED:
                 changes.append(self._ms_change(run, sku, "back"))
-            diff = self._ms_diff(sku, {**values, "catalog_status": status})
+            diff = self._ms_diff(sku, {**values, "catalog_status": CATALOG_STATUS_AVAILABLE})
             if diff:
-                sku.write({**diff, "last_sync_run_id": run.id})
+                updates.append((sku, diff))
+        _write_grouped([(sku, {**diff, "last_sync_run_id": run.id}) for sku, diff in updates])
         for sku in self.env["ms.csp.sku"].create(to_create):
             skus[sku.code] = sku
             changes.append(self._ms_change(run, sku, "new"))
@@ -338,65 +382,115 @@ class MsCspCatalogueApplier(models.AbstractModel):
 
     # --- products --- #
 
-    def _ms_upsert_products(self, instance, skus, entries, context):
-        templates = self.env["product.template"].with_context(lang="en_US")
-        creating = skus.filtered(lambda sku: not sku.product_tmpl_id
-                                 and sku.catalog_status != CATALOG_STATUS_RETIRED)
-        vals_list = [self._ms_template_values(sku, context) for sku in creating]
-        for sku, template in zip(creating, templates.create(vals_list), strict=True):
+    def _ms_upsert_products(self, skus, entries, context):
+        sold = skus.filtered(lambda sku: sku.catalog_status != CATALOG_STATUS_RETIRED)
+        creating = sold.filtered(lambda sku: not sku.product_tmpl_id)
+        self._ms_create_products(creating, context)
+        self._ms_update_products(sold - creating, context)
+        self._ms_translate(skus, entries, context)
+
+    def _ms_create_products(self, skus, context):
+        """The products of new SKUs, with their variants, in one create per model.
+
+        Odoo makes a product's variants template by template (``_create_variant_ids`` checks
+        exclusions and dynamic attributes for each). A Microsoft product has at most one attribute
+        line, Microsoft Term, whose variants are always created and never excluded: one variant
+        per value, or a single one without the line, exactly what that method would make. The
+        products' "created" chatter messages are left out: the sync run lists the new SKUs.
+        """
+        if not skus:
+            return
+        templates = self.env["product.template"].with_context(
+            lang="en_US", create_product_product=False, **NO_CHATTER).create(
+            [self._ms_template_values(sku, context) for sku in skus])
+        term_attribute = context["records"]["term_attribute"]
+        other_lines = templates.filtered(
+            lambda template: template.attribute_line_ids.attribute_id - term_attribute)
+        if other_lines:  # attributes another module added: Odoo's own variant machinery
+            other_lines.attribute_line_ids._update_product_template_attribute_values()
+        self._ms_create_variants(templates - other_lines)
+        for sku, template in zip(skus, templates, strict=True):
             sku.product_tmpl_id = template
-        for sku in skus - creating:
-            template = sku.product_tmpl_id.with_context(lang="en_US", active_test=False)
-            if not template or sku.catalog_status == CATALOG_STATUS_RETIRED:
+
+    def _ms_create_variants(self, templates):
+        """One variant per Microsoft Term value of each template, one without values if none."""
+        lines = templates.attribute_line_ids
+        term_values = self.env["product.template.attribute.value"].create([{
+            "attribute_line_id": line.id,
+            "product_attribute_value_id": value.id,
+            "price_extra": value.default_extra_price,
+        } for line in lines for value in line.value_ids])
+        combinations = {template.id: [] for template in templates}
+        for term_value in term_values:
+            combinations[term_value.attribute_line_id.product_tmpl_id.id].append(term_value.id)
+        vals_list = []
+        for template in templates:
+            value_ids = combinations[template.id]
+            for combination in [[value_id] for value_id in value_ids] or [[]]:
+                vals = {"product_tmpl_id": template.id, "active": template.active,
+                        "product_template_attribute_value_ids": [(6, 0, combination)]}
+                if len(value_ids) <= 1:  # Odoo gives a single variant the template's code
+                    vals["default_code"] = template.default_code
+                vals_list.append(vals)
+        # A template keeps its code when it has several variants, as when Odoo makes them.
+        with self.env.protecting([templates._fields["default_code"]], templates):
+            self.env["product.product"].with_context(**NO_CHATTER).create(vals_list)
+
+    def _ms_update_products(self, skus, context):
+        templates = skus.product_tmpl_id.with_context(lang="en_US", active_test=False)
+        by_id = {template.id: template for template in templates}
+        updates = []
+        for sku in skus:
+            template = by_id.get(sku.product_tmpl_id.id)
+            if not template:
                 continue
-            values = self._ms_template_values(sku, context, update=True)
-            diff = self._ms_diff(template, values)
+            diff = self._ms_diff(template, self._ms_template_values(sku, context, update=True))
             if not template.active:
                 diff.update(active=True, ms_kept_in_use=False)
             if diff:
-                template.write(diff)
-            self._ms_sync_term_values(template, sku)
-        self._ms_translate(skus, entries, context)
+                updates.append((template, diff))
+        _write_grouped(updates)
+        self._ms_sync_term_values(skus, templates, context)
 
     def _ms_template_values(self, sku, context, update=False):
         values = self.env["product.template"]._ms_product_values(sku, sku.kind)
         values["description_sale"] = sku.description or False
         if update:
             return values
+        records = context["records"]
         subscription = sku.kind == KIND_SOFTWARE_SUBSCRIPTION
-        unit = self.env.ref(
-            "ms_catalogue_sync.uom_annual" if subscription else "uom.product_uom_unit")
-        category = self.env.ref(
-            "ms_catalogue_sync.product_category_ms_software_subscriptions" if subscription
-            else "ms_catalogue_sync.product_category_ms_perpetual_licenses")
-        values.update(uom_id=unit.id, uom_po_id=unit.id, categ_id=category.id, list_price=0.0,
+        unit = records["units"][subscription]
+        values.update(uom_id=unit.id, uom_po_id=unit.id,
+                      categ_id=records["categories"][subscription].id, list_price=0.0,
                       company_id=sku.instance_id.company_id.id)
-        term_values = self._ms_term_values(sku)
+        term_values = self._ms_term_values(sku, context)
         if term_values:
             values["attribute_line_ids"] = [(0, 0, {
-                "attribute_id": self.env.ref("ms_catalogue_sync.attribute_ms_term").id,
+                "attribute_id": records["term_attribute"].id,
                 "value_ids": [(6, 0, term_values.ids)],
             })]
         return values
 
-    def _ms_term_values(self, sku):
+    def _ms_term_values(self, sku, context):
         """The attribute values of the SKU's subscription term plans (none for perpetual)."""
-        xmlids = [TERM_PLANS[key][2] for key in (sku.term_plans or "").split(",")
-                  if key in TERM_PLANS and TERM_PLANS[key][2]]
-        values = self.env["product.attribute.value"]
-        for xmlid in xmlids:
-            values |= self.env.ref(f"ms_catalogue_sync.{xmlid}")
-        return values
+        by_plan = context["records"]["term_values"]
+        return self.env["product.attribute.value"].browse(
+            [by_plan[key].id for key in (sku.term_plans or "").split(",") if key in by_plan])
 
-    def _ms_sync_term_values(self, template, sku):
+    def _ms_sync_term_values(self, skus, templates, context):
         """Add variants for term plans Microsoft added; removed plans keep their variants."""
-        wanted = self._ms_term_values(sku)
-        line = template.attribute_line_ids.filtered(
-            lambda term_line: term_line.attribute_id == self.env.ref(
-                "ms_catalogue_sync.attribute_ms_term"))
-        missing = wanted - line.value_ids
-        if missing and line:
-            line.value_ids = [(4, value.id) for value in missing]
+        attribute = context["records"]["term_attribute"]
+        lines = templates.attribute_line_ids.filtered(
+            lambda term_line: term_line.attribute_id == attribute)
+        lines.fetch(["product_tmpl_id", "value_ids"])  # the groups below read the cache
+        lines_of = defaultdict(lambda: self.env["product.template.attribute.line"])
+        for line in lines:
+            lines_of[line.product_tmpl_id.id] |= line
+        for sku in skus:
+            lines = lines_of.get(sku.product_tmpl_id.id)
+            missing = lines and self._ms_term_values(sku, context) - lines.value_ids
+            if missing:
+                lines.value_ids = [(4, value.id) for value in missing]
 
     def _ms_translate(self, skus, entries, context):
         """Names and descriptions in the catalogue language, where Microsoft translates them."""
@@ -419,70 +513,121 @@ class MsCspCatalogueApplier(models.AbstractModel):
 
     # --- prices --- #
 
-    def _ms_upsert_prices(self, instance, run, snapshot, skus, context, changes):
+    def _ms_wanted_prices(self, snapshot, currencies, countries):
+        """SKU code -> {(term plan, country id or False, currency id): (cost, sell)}.
+
+        Indexed once per sync, so that a batch looks up its SKUs instead of scanning all prices.
+        """
+        plan_of = functools.cache(term_plan_key)
+        wanted = defaultdict(dict)
+        for (code, term, billing, currency), price in snapshot.prices.items():
+            plan = plan_of(term, billing)
+            if plan and currency in currencies:
+                wanted[code][(plan, False, currencies[currency].id)] = (
+                    _float(price.cost), _float(price.sell))
+        for price in snapshot.country_prices:
+            plan = plan_of(price.term_duration, price.billing_plan)
+            if plan and price.currency in currencies and price.country in countries:
+                key = (plan, countries[price.country].id, currencies[price.currency].id)
+                wanted[price.code][key] = (_float(price.cost), _float(price.sell))
+        return wanted
+
+    def _ms_upsert_prices(self, instance, run, skus, context, changes):
         """Default and per-country prices, pricelist items and variant costs, as diffs."""
-        by_code = {sku.code: sku for sku in skus if sku.catalog_status != CATALOG_STATUS_RETIRED}
-        wanted = self._ms_wanted_prices(snapshot, by_code, context)
-        existing = self.env["ms.csp.price"].search([("sku_id", "in", list(
-            {sku.id for sku in by_code.values()}))])
-        current = {(p.sku_id.id, p.term_plan, p.country_id.id, p.currency_id.id): p
-                   for p in existing}
-        to_create = []
+        by_id = {sku.id: sku for sku in skus if sku.catalog_status != CATALOG_STATUS_RETIRED}
+        wanted = {(sku.id, *key): price for sku in by_id.values()
+                  for key, price in context["prices"].get(sku.code, {}).items()}
+        current = self._ms_current_prices(list(by_id))
+        to_create, to_update = [], []
         for key, (cost, sell) in wanted.items():
             price = current.get(key)
             if not price:
-                to_create.append(self._ms_price_values(instance, key, cost, sell))
+                to_create.append((key, cost, sell))
             elif not (_same(price.cost, cost) and _same(price.sell, sell)):
                 if not key[2]:
                     changes.append(self._ms_change(
-                        run, price.sku_id, "price", term_plan=key[1], currency_id=key[3],
+                        run, by_id[key[0]], "price", term_plan=key[1], currency_id=key[3],
                         old_cost=price.cost, new_cost=cost, old_price=price.sell, new_price=sell))
-                price.write({"cost": cost, "sell": sell})
-        self.env["ms.csp.price"].create(to_create)
+                to_update.append((price.id, cost, sell))
+        self._ms_insert_prices(instance, to_create, context)
+        self._ms_update_prices(to_update)
         defaults = {key: value for key, value in wanted.items() if not key[2]}
-        self._ms_upsert_pricelist_items(by_code.values(), defaults, context)
-        self._ms_upsert_costs(instance, by_code.values(), defaults, context)
+        variants = self._ms_variants(by_id.values())
+        self._ms_upsert_pricelist_items(defaults, variants, context)
+        self._ms_upsert_costs(instance, defaults, variants, context)
+        self._ms_upsert_list_prices(instance, defaults, variants, context)
 
-    def _ms_wanted_prices(self, snapshot, by_code, context):
-        """(sku id, term plan, country id or False, currency id) -> (cost, sell)."""
-        currencies, countries = context["currencies"], context["countries"]
-        wanted = {}
-        for (code, term, billing, currency), price in snapshot.prices.items():
-            plan = term_plan_key(term, billing)
-            if code in by_code and plan and currency in currencies:
-                wanted[(by_code[code].id, plan, False, currencies[currency].id)] = (
-                    _float(price.cost), _float(price.sell))
-        for price in snapshot.country_prices:
-            plan = term_plan_key(price.term_duration, price.billing_plan)
-            if price.code in by_code and plan and price.currency in currencies \
-                    and price.country in countries:
-                key = (by_code[price.code].id, plan, countries[price.country].id,
-                       currencies[price.currency].id)
-                wanted[key] = (_float(price.cost), _float(price.sell))
-        return wanted
+    def _ms_current_prices(self, sku_ids):
+        """(sku id, term plan, country id or False, currency id) -> its ``ms.csp.price`` row."""
+        self.env["ms.csp.price"].flush_model()
+        self.env.cr.execute(SQL(
+            "SELECT id, sku_id, term_plan, country_id, currency_id, cost, sell "
+            "FROM ms_csp_price WHERE sku_id = ANY(%s)", sku_ids))
+        return {(sku_id, plan, country_id or False, currency_id): _PriceRow(row_id, cost, sell)
+                for row_id, sku_id, plan, country_id, currency_id, cost, sell
+                in self.env.cr.fetchall()}
 
-    @staticmethod
-    def _ms_price_values(instance, key, cost, sell):
-        sku_id, plan, country_id, currency_id = key
-        return {"sku_id": sku_id, "instance_id": instance.id, "term_plan": plan,
-                "country_id": country_id, "currency_id": currency_id, "cost": cost, "sell": sell}
+    def _ms_insert_prices(self, instance, rows, context):
+        """New ``ms.csp.price`` rows in one INSERT.
+
+        About a dozen rows per SKU (every country and currency): through the ORM, creating them
+        was the largest part of a first sync. The model has no stored computed field and nothing
+        reacts to its rows; amounts are rounded as the ORM stores a Monetary field.
+
+        :param rows: ((sku id, term plan, country id or False, currency id), cost, sell) triples
+        """
+        if not rows:
+            return
+        self.env["ms.csp.price"].check_access("create")
+        amount = {currency.id: _column_amount(currency)
+                  for currency in context["currencies"].values()}
+        uid, now = self.env.uid, self.env.cr.now()
+        self.env.cr.execute_values(
+            "INSERT INTO ms_csp_price (sku_id, instance_id, term_plan, country_id, currency_id, "
+            "cost, sell, create_uid, create_date, write_uid, write_date) VALUES %s",
+            [(sku_id, instance.id, plan, country_id or None, currency_id,
+              amount[currency_id](cost), amount[currency_id](sell), uid, now, uid, now)
+             for (sku_id, plan, country_id, currency_id), cost, sell in rows],
+            page_size=1000)
+        # SKUs whose prices were read before see the new rows
+        self.env["ms.csp.sku"].invalidate_model(["price_ids"])
+
+    def _ms_update_prices(self, rows):
+        """Changed amounts of existing ``ms.csp.price`` rows in one UPDATE (see the INSERT).
+
+        :param rows: (price id, cost, sell) triples
+        """
+        if not rows:
+            return
+        prices = self.env["ms.csp.price"].browse([price_id for price_id, _cost, _sell in rows])
+        prices.check_access("write")
+        amount = {price.id: _column_amount(price.currency_id) for price in prices}
+        uid, now = self.env.uid, self.env.cr.now()
+        self.env.cr.execute_values(
+            "UPDATE ms_csp_price SET cost = v.cost, sell = v.sell, write_uid = v.uid, "
+            "write_date = v.now FROM (VALUES %s) AS v(id, cost, sell, uid, now) "
+            "WHERE ms_csp_price.id = v.id",
+            [(price_id, amount[price_id](cost), amount[price_id](sell), uid, now)
+             for price_id, cost, sell in rows],
+            template="(%s, %s::numeric, %s::numeric, %s, %s::timestamp)", page_size=1000)
+        prices.invalidate_recordset(["cost", "sell", "write_uid", "write_date"])
 
     def _ms_variants(self, skus):
         """(sku id, term plan) -> product.product, for the SKUs' products."""
-        templates = self.env["product.template"].browse(
-            [sku.product_tmpl_id.id for sku in skus if sku.product_tmpl_id])
-        variants = templates.with_context(active_test=False).product_variant_ids
-        return {(variant.ms_sku_id.id, variant.ms_term_plan): variant
+        sku_of = {sku.product_tmpl_id.id: sku.id for sku in skus if sku.product_tmpl_id}
+        variants = self.env["product.product"].with_context(active_test=False).search_fetch(
+            [("product_tmpl_id", "in", list(sku_of))], ["product_tmpl_id", "ms_term_plan"])
+        return {(sku_of[variant.product_tmpl_id.id], variant.ms_term_plan): variant
                 for variant in variants if variant.ms_term_plan}
 
-    def _ms_upsert_pricelist_items(self, skus, defaults, context):
-        variants = self._ms_variants(skus)
+    def _ms_upsert_pricelist_items(self, defaults, variants, context):
         pricelists = {p.currency_id.id: p for p in context["pricelists"].values()}
-        items = self.env["product.pricelist.item"].search([
+        items = self.env["product.pricelist.item"].search_fetch([
             ("pricelist_id", "in", [p.id for p in pricelists.values()]),
-            ("ms_synced", "=", True), ("product_id", "in", [v.id for v in variants.values()])])
+            ("ms_synced", "=", True), ("product_id", "in", [v.id for v in variants.values()]),
+        ], ["pricelist_id", "product_id", "fixed_price"])
         current = {(item.pricelist_id.id, item.product_id.id): item for item in items}
-        to_create = []
+        to_create, updates = [], []
         for (sku_id, plan, _country, currency_id), (_cost, sell) in defaults.items():
             variant, pricelist = variants.get((sku_id, plan)), pricelists.get(currency_id)
             if not (variant and pricelist) or sell is None:
@@ -495,26 +640,73 @@ class MsCspCatalogueApplier(models.AbstractModel):
                     "compute_price": "fixed", "fixed_price": sell, "ms_synced": True,
                 })
             elif not _same(item.fixed_price, sell):
-                item.fixed_price = sell
+                updates.append((item, {"fixed_price": sell}))
         self.env["product.pricelist.item"].create(to_create)
+        _write_grouped(updates)
 
-    def _ms_upsert_costs(self, instance, skus, defaults, context):
-        """The variant's cost: its default cost in the company currency (converted if needed)."""
-        company = instance.company_id
-        company_currency = company.currency_id
+    def _ms_company_rate(self, instance, context):
+        """The default price currency for the company's own prices, and its rate into it.
+
+        The company currency when it is active on the instance, else the default currency,
+        converted as ``currency._convert()`` would, with the rate read once.
+        """
+        company_currency = instance.company_id.currency_id
         source = instance.default_currency_id or instance.active_currency_ids[:1]
         if company_currency.name in context["currencies"]:
             source = company_currency
-        variants = self._ms_variants(skus)
-        today = fields.Date.context_today(self)
+        rate = source._get_conversion_rate(
+            source, company_currency, instance.company_id, fields.Date.context_today(self))
+        return source, rate
+
+    def _ms_upsert_list_prices(self, instance, defaults, variants, context):
+        """Sales prices in the company currency, for quotations without a Microsoft pricelist.
+
+        The template's price is its cheapest term plan; each other plan adds the difference as the
+        extra price of its term value.
+        """
+        currency = instance.company_id.currency_id
+        source, rate = self._ms_company_rate(instance, context)
+        sells = defaultdict(dict)  # template id -> {term plan: sell price in company currency}
+        for (sku_id, plan, _country, currency_id), (_cost, sell) in defaults.items():
+            variant = variants.get((sku_id, plan))
+            if variant and currency_id == source.id and sell is not None:
+                sells[variant.product_tmpl_id.id][plan] = currency.round(sell * rate)
+        templates = self.env["product.template"].with_context(**NO_CHATTER).browse(list(sells))
+        base = {template_id: min(prices.values()) for template_id, prices in sells.items()}
+        updates = [(template, {"list_price": base[template.id]}) for template in templates
+                   if not currency.is_zero(template.list_price - base[template.id])]
+        term_values = self.env["product.template.attribute.value"].search_fetch([
+            ("product_tmpl_id", "in", list(sells)),
+            ("product_attribute_value_id.ms_term_plan", "!=", False),
+        ], ["product_tmpl_id", "product_attribute_value_id", "price_extra"])
+        for value in term_values:
+            template_id = value.product_tmpl_id.id
+            plan = value.product_attribute_value_id.ms_term_plan
+            if plan in sells[template_id]:
+                extra = sells[template_id][plan] - base[template_id]
+                if not currency.is_zero(value.price_extra - extra):
+                    updates.append((value, {"price_extra": extra}))
+        _write_grouped(updates)
+
+    def _ms_upsert_costs(self, instance, defaults, variants, context):
+        """The variant's cost: its default cost in the company currency (converted if needed)."""
+        company = instance.company_id
+        company_currency = company.currency_id
+        source, rate = self._ms_company_rate(instance, context)
+        # the cost is not tracked: no chatter work per variant
+        costs = self.env["product.product"].with_company(company).with_context(
+            **NO_CHATTER).browse([variant.id for variant in variants.values()])
+        by_id = {variant.id: variant for variant in costs}
+        updates = []
         for (sku_id, plan, _country, currency_id), (cost, _sell) in defaults.items():
             variant = variants.get((sku_id, plan))
             if not variant or currency_id != source.id or cost is None:
                 continue
-            value = source._convert(cost, company_currency, company, today)
-            variant = variant.with_company(company)
+            value = company_currency.round(cost * rate)
+            variant = by_id[variant.id]
             if not company_currency.is_zero(variant.standard_price - value):
-                variant.standard_price = value
+                updates.append((variant, {"standard_price": value}))
+        _write_grouped(updates)
 
     # --- retirement --- #
 
@@ -528,6 +720,28 @@ class MsCspCatalogueApplier(models.AbstractModel):
                 run, sku, "retired", note=self.env._("Kept: still in use") if kept else False))
         (templates - in_use).write({"active": False})
         in_use.write({"ms_kept_in_use": True})
+
+
+class _PriceRow(NamedTuple):
+    id: int
+    cost: float
+    sell: float
+
+
+def _write_grouped(updates):
+    """Apply (record, values) pairs with one ``write`` per model and distinct values."""
+    groups = {}
+    for record, values in updates:
+        key = (record._name, repr(sorted(values.items())))
+        groups.setdefault(key, (record, values, []))[2].append(record.id)
+    for record, values, ids in groups.values():
+        record.browse(ids).write(values)
+
+
+def _column_amount(currency):
+    """How the ORM writes an amount in ``currency`` to a Monetary column: rounded, as text."""
+    rounding, digits = currency.rounding, currency.decimal_places
+    return lambda value: float_repr(float_round(value or 0.0, precision_rounding=rounding), digits)
 
 
 def _float(value):

@@ -27,8 +27,15 @@ class MsCspPrice(models.Model):
         help="Empty: the instance's default price, the highest over its countries (converted for "
         "currencies Microsoft does not price in).")
     currency_id = fields.Many2one("res.currency", required=True)
+    scope = fields.Char(string="Applies to", compute="_compute_scope")
     cost = fields.Monetary(string="Partner price", currency_field="currency_id")
     sell = fields.Monetary(string="Retail price (ERP)", currency_field="currency_id")
+
+    @api.depends("country_id")
+    def _compute_scope(self):
+        default = self.env._("All countries (highest)")
+        for price in self:
+            price.scope = price.country_id.name or default
 
     def init(self):
         # One price per SKU, term plan, country (or default) and currency.

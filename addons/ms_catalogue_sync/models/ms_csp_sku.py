@@ -66,7 +66,7 @@ class MsCspSku(models.Model):
         labels = dict(TERM_PLAN_SELECTION)
         for sku in self:
             keys = (sku.term_plans or "").split(",")
-            sku.term_plan_names = ", ".join(labels[key] for key in keys if key in labels)
+            sku.term_plan_names = "; ".join(labels[key] for key in keys if key in labels)
 
     @api.depends("name", "code")
     def _compute_display_name(self):

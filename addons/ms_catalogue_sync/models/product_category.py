@@ -13,9 +13,11 @@ class ProductCategory(models.Model):
         "ms.csp.instance", string="Partner Center instance",
         help="Instance of the Microsoft products of this category. Empty: the parent's.")
     ms_effective_kind = fields.Selection(
-        KIND_SELECTION, string="Effective Microsoft kind", compute="_compute_ms_effective")
+        KIND_SELECTION, string="Effective Microsoft kind", compute="_compute_ms_effective",
+        recursive=True)
     ms_effective_instance_id = fields.Many2one(
-        "ms.csp.instance", string="Effective instance", compute="_compute_ms_effective")
+        "ms.csp.instance", string="Effective instance", compute="_compute_ms_effective",
+        recursive=True)
 
     @api.depends("ms_kind", "ms_instance_id", "parent_id.ms_effective_kind",
                  "parent_id.ms_effective_instance_id")

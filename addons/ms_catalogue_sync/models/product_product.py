@@ -18,6 +18,9 @@ class ProductProduct(models.Model):
                  "product_template_attribute_value_ids")
     def _compute_ms_term_plan(self):
         units = self.env.ref("uom.product_uom_unit")
+        # not found while the module installs: no variant has a term plan yet then
+        billing_units = {plan: self.env.ref(f"ms_catalogue_sync.{uom}", raise_if_not_found=False)
+                         for plan, (_term, _billing, _value, uom) in TERM_PLANS.items() if uom}
         for product in self:
             if product.service_tracking == KIND_PERPETUAL:
                 product.ms_term_plan, product.ms_billing_uom_id = TERM_PLAN_ONE_TIME, units
@@ -26,8 +29,7 @@ class ProductProduct(models.Model):
             plans = values.filtered("ms_term_plan").mapped("ms_term_plan")
             plan = plans[0] if plans and product.ms_sku_id else False
             product.ms_term_plan = plan
-            product.ms_billing_uom_id = self.env.ref(
-                f"ms_catalogue_sync.{TERM_PLANS[plan][3]}") if plan else False
+            product.ms_billing_uom_id = billing_units.get(plan) or False
 
     def _ms_end_customer_price(self, partner, currency=None, on_date=None):
         """The price of this Microsoft variant for ``partner``'s billing country and currency.

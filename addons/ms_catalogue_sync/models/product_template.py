@@ -2,7 +2,6 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..const import KIND_PERPETUAL, KIND_SOFTWARE_SUBSCRIPTION
-from .ms_csp_sku import CATALOG_STATUS_SELECTION
 
 MS_KINDS = (KIND_SOFTWARE_SUBSCRIPTION, KIND_PERPETUAL)
 
@@ -26,7 +25,7 @@ class ProductTemplate(models.Model):
         "ProductId:SkuId.")
     ms_sku_code = fields.Char(related="ms_sku_id.code", string="SKU code")
     ms_catalog_status = fields.Selection(
-        CATALOG_STATUS_SELECTION, related="ms_sku_id.catalog_status", string="Catalog status")
+        related="ms_sku_id.catalog_status", string="Catalog status")
     ms_kept_in_use = fields.Boolean(
         string="Retired but in use", readonly=True, copy=False,
         help="Microsoft no longer sells this SKU, but the product is still used by orders, "

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class ResConfigSettings(models.TransientModel):
@@ -13,6 +13,7 @@ class ResConfigSettings(models.TransientModel):
         string="Sync interval unit", config_parameter="ms_catalogue_sync.sync_interval_type",
         default="months")
 
+    @api.depends("company_id")
     def _compute_ms_csp_instance_count(self):
         count = self.env["ms.csp.instance"].search_count([])
         for settings in self:

@@ -1,5 +1,7 @@
 from odoo.tests import tagged
 
+from partner_center.catalogue import billing_periods
+
 from .common import COUNTRIES, MsCspSimulatorCase
 
 
@@ -23,6 +25,8 @@ class TestCatalogueSync(MsCspSimulatorCase):
         skus = self.instance.sku_ids
         self.assertEqual(set(skus.mapped("code")), self.expected_codes())
         self.assertEqual(set(skus.mapped("catalog_status")), {"new"})
+        self.assertEqual(run.change_ids.filtered(lambda c: c.change_type == "new").product_tmpl_id,
+                         skus.product_tmpl_id)
         self.assertEqual(len(skus.product_tmpl_id), len(skus))
         self.assertEqual(run.new_count, len(skus))
         subscription = skus.filtered(lambda s: s.kind == "ms_software_subscription")[:1]
@@ -52,6 +56,8 @@ class TestCatalogueSync(MsCspSimulatorCase):
             for currency in ("USD", "EUR"):
                 highest = catalogue.highest_price(sku.ms_product_id, sku.ms_sku_id, term, billing,
                                                   currency, COUNTRIES)
+                if highest is not None:  # Microsoft's price is for the term: per billing period
+                    highest = round(highest / billing_periods(term, billing), 2)
                 item = pricelists[currency].item_ids.filtered(
                     lambda i, variant=variant: i.product_id == variant)
                 default = sku.price_ids.filtered(
@@ -75,8 +81,8 @@ class TestCatalogueSync(MsCspSimulatorCase):
         self.assertTrue(ils)
         for price in ils:
             source = usd[(price.sku_id, price.term_plan)]
-            # converted from Microsoft's unrounded USD price: within a cent of the rounded one
-            self.assertAlmostEqual(price.sell, source.sell * 3.7, delta=0.011)
+            # rounded half up to the cent
+            self.assertAlmostEqual(price.sell, source.sell * 3.7, delta=0.0051)
             self.assertEqual(price.sell, round(price.sell, 2))
 
     def test_second_sync_without_changes_writes_nothing(self):
@@ -144,3 +150,14 @@ class TestCatalogueSync(MsCspSimulatorCase):
         self.assertTrue(product.active)
         self.assertTrue(product.ms_kept_in_use)
         self.assertEqual(product.ms_catalog_status, "no_longer_available")
+
+    def test_sales_prices_in_company_currency_follow_the_default_prices(self):
+        self.sync()
+        templates = self.instance.sku_ids.product_tmpl_id.filtered(
+            lambda t: len(t.product_variant_ids) > 1)
+        self.assertTrue(templates)
+        for variant in templates[:3].product_variant_ids:
+            default = variant.ms_sku_id.price_ids.filtered(
+                lambda p, plan=variant.ms_term_plan: not p.country_id
+                and p.currency_id == self.usd and p.term_plan == plan)
+            self.assertAlmostEqual(variant.lst_price, default.sell, places=2)
