@@ -61,8 +61,22 @@ class MarketSku:
         return any(availability.is_purchasable for availability in self.availabilities)
 
 
+class SkuCoded:
+    """The ``ProductId`` and ``SkuId`` of a SKU known by its code ``ProductId:SkuId``."""
+
+    code: str
+
+    @property
+    def product_id(self) -> str:
+        return self.code.split(":", 1)[0]
+
+    @property
+    def sku_id(self) -> str:
+        return self.code.split(":", 1)[1]
+
+
 @dataclass(frozen=True)
-class CatalogueEntry:
+class CatalogueEntry(SkuCoded):
     """One SKU of the merged catalogue.
 
     ``countries`` maps every configured country to whether the SKU is purchasable there.
@@ -76,14 +90,6 @@ class CatalogueEntry:
     sku: Sku | None = None
     term_durations: tuple[str, ...] = ()
     billing_cycles: tuple[str, ...] = ()
-
-    @property
-    def product_id(self) -> str:
-        return self.code.split(":", 1)[0]
-
-    @property
-    def sku_id(self) -> str:
-        return self.code.split(":", 1)[1]
 
     @property
     def purchasable_countries(self) -> tuple[str, ...]:

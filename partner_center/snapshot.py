@@ -24,6 +24,7 @@ from .catalogue import (
     STATUS_AVAILABLE,
     STATUS_NEW,
     STATUS_NO_LONGER_AVAILABLE,
+    SkuCoded,
     SkuPrice,
     convert_price,
     per_billing_period,
@@ -41,7 +42,7 @@ ENGLISH = "en"
 
 
 @dataclass(frozen=True)
-class SnapshotSku:
+class SnapshotSku(SkuCoded):
     """One SKU of the instance's catalogue, as the snapshot sees it."""
 
     code: str
@@ -54,14 +55,6 @@ class SnapshotSku:
     plans: frozenset[tuple[str | None, str | None]] = frozenset()  # (term, billing plan)
     localized_title: str | None = None
     localized_description: str | None = None
-
-    @property
-    def product_id(self) -> str:
-        return self.code.split(":", 1)[0]
-
-    @property
-    def sku_id(self) -> str:
-        return self.code.split(":", 1)[1]
 
 
 @dataclass(frozen=True)

@@ -131,12 +131,7 @@ class Commerce:
     @_locked
     def create_cart(self, tenant_id, body):
         customer = self.customer(tenant_id)
-        items = _lower_keys(body).get("lineitems")
-        if not isinstance(items, list) or not items:
-            raise invalid("A cart needs at least one line item (lineItems).")
-        lines = [self._normalize_line(item, index) for index, item in enumerate(items)]
-        for line in lines:
-            self._validate_line(customer, line)
+        lines = self._cart_lines(customer, body)
         now = self.state.now()
         cart = {
             "id": new_guid(), "tenant": customer["tenant_id"], "created": now, "modified": now,
@@ -151,19 +146,23 @@ class Commerce:
         return self.cart_json(self._cart(tenant_id, cart_id))
 
     def update_cart(self, tenant_id, cart_id, body):
-        customer = self.customer(tenant_id)
-        items = _lower_keys(body).get("lineitems")
-        if not isinstance(items, list) or not items:
-            raise invalid("A cart needs at least one line item (lineItems).")
-        lines = [self._normalize_line(item, index) for index, item in enumerate(items)]
-        for line in lines:
-            self._validate_line(customer, line)
+        lines = self._cart_lines(self.customer(tenant_id), body)
         with self.state.mutate():
             cart = self._cart(tenant_id, cart_id)
             self._check_cart_open(cart)
             cart["lines"] = lines
             cart["modified"] = self.state.now()
         return self.cart_json(cart)
+
+    def _cart_lines(self, customer, body):
+        """The checked line items of a cart body (create or update)."""
+        items = _lower_keys(body).get("lineitems")
+        if not isinstance(items, list) or not items:
+            raise invalid("A cart needs at least one line item (lineItems).")
+        lines = [self._normalize_line(item, index) for index, item in enumerate(items)]
+        for line in lines:
+            self._validate_line(customer, line)
+        return lines
 
     def _cart(self, tenant_id, cart_id):
         self.customer(tenant_id)
