@@ -16,6 +16,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from .errors import MissingRateError
 from .pricesheet import PriceRow, select_effective
@@ -232,18 +233,44 @@ def select_prices(
     :param segment: rows of another segment are ignored (rows without segment always count)
     :return: :attr:`SkuPrice.key` -> :class:`SkuPrice`
     """
+    return highest_prices(market_prices(rows, countries, on_date=on_date, segment=segment))
+
+
+def market_prices(
+    rows: Iterable[PriceRow],
+    countries: Iterable[str],
+    *,
+    on_date: date | datetime | None = None,
+    segment: str | None = DEFAULT_SEGMENT,
+) -> list[PriceRow]:
+    """The row that prices each market, SKU, term, billing plan and currency of ``countries``.
+
+    Parameters as :func:`select_prices`; rows come in the order their key was first seen.
+    """
     wanted = {country.upper() for country in countries}
-    base_rows = _first_tier_rows(_relevant(rows, wanted, on_date, segment))
-    prices: dict[tuple, SkuPrice] = {}
-    for row in base_rows:
+    return _first_tier_rows(_relevant(rows, wanted, on_date, segment))
+
+
+def highest_prices(rows: Iterable[PriceRow]) -> dict[tuple, SkuPrice]:
+    """The highest cost and retail price of each SKU, term, billing plan and currency.
+
+    :param rows: :func:`market_prices` rows; on a tie, the market seen first keeps the price
+    """
+    by_key: dict[tuple, list[PriceRow]] = {}
+    for row in rows:
         key = (row.code, row.term_duration, row.billing_plan, row.currency)
-        current = prices.get(key) or SkuPrice(*key)
-        if current.cost is None or row.unit_price > current.cost:
-            current = replace(current, cost=row.unit_price, cost_market=row.market)
-        if row.erp_price is not None and (current.sell is None or row.erp_price > current.sell):
-            current = replace(current, sell=row.erp_price, sell_market=row.market)
-        prices[key] = current
-    return prices
+        by_key.setdefault(key, []).append(row)
+    return {key: _highest_price(key, key_rows) for key, key_rows in by_key.items()}
+
+
+def _highest_price(key: tuple, rows: list[PriceRow]) -> SkuPrice:
+    cost = cost_market = sell = sell_market = None
+    for row in rows:
+        if cost is None or row.unit_price > cost:
+            cost, cost_market = row.unit_price, row.market
+        if row.erp_price is not None and (sell is None or row.erp_price > sell):
+            sell, sell_market = row.erp_price, row.market
+    return SkuPrice(*key, cost=cost, sell=sell, cost_market=cost_market, sell_market=sell_market)
 
 
 def _relevant(rows, markets, on_date, segment) -> Iterable[PriceRow]:
@@ -260,10 +287,13 @@ def _first_tier_rows(rows: Iterable[PriceRow]) -> list[PriceRow]:
     lowest: dict[tuple, PriceRow] = {}
     for row in rows:
         key = (row.market, row.code, row.term_duration, row.billing_plan, row.currency)
-        current = lowest.get(key)
-        if current is None or _tier(row) < _tier(current):
+        current = lowest.setdefault(key, row)
+        if current is row:
+            continue
+        tier, current_tier = _tier(row), _tier(current)
+        if tier < current_tier:
             lowest[key] = row
-        elif _tier(row) == _tier(current) and row.unit_price > current.unit_price:
+        elif tier == current_tier and row.unit_price > current.unit_price:
             lowest[key] = row  # duplicates of one tier: keep the dearest, never undersell
     return list(lowest.values())
 
@@ -315,6 +345,7 @@ _MONTHS = {"P1M": 1, "P1Y": 12, "P3Y": 36}
 _BILLING_MONTHS = {"monthly": 1, "annual": 12, "triennial": 36}
 
 
+@lru_cache(maxsize=64)
 def billing_periods(term_duration: str | None, billing_plan: str | None) -> int:
     """How many times a term is billed: ``P3Y`` billed ``annual`` is 3, ``triennial`` is 1.
 
@@ -336,12 +367,18 @@ def per_billing_period(price: SkuPrice, decimals: int) -> SkuPrice:
     periods = billing_periods(price.term_duration, price.billing_plan)
     if periods == 1:
         return price
-    share = Decimal(1) / periods
     return replace(
         price,
-        cost=convert_amount(price.cost, share, decimals),
-        sell=convert_amount(price.sell, share, decimals),
+        cost=period_amount(price.cost, periods, decimals),
+        sell=period_amount(price.sell, periods, decimals),
     )
+
+
+def period_amount(amount: Decimal | None, periods: int, decimals: int) -> Decimal | None:
+    """A term's ``amount`` for one of its ``periods`` billing periods; one period keeps it as is."""
+    if periods == 1 or amount is None:
+        return amount
+    return convert_amount(amount, Decimal(1) / periods, decimals)
 
 
 # === ONE CUSTOMER'S PRICE === #

@@ -29,7 +29,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timezone
 from urllib.parse import quote, urlsplit
@@ -314,9 +314,22 @@ class PartnerCenterClient:
         timeline: str | None = None,
         month: str | None = None,
         errors: list[MalformedDataError] | None = None,
+        *,
+        priced_currencies: Collection[str] | None = None,
+        seen_currencies: set[str] | None = None,
     ) -> Iterator[PriceRow]:
-        """The rows of a market's price sheet, parsed while they stream in."""
-        return iter_price_rows(self.price_sheet_lines(market, view, timeline, month), errors=errors)
+        """The rows of a market's price sheet, parsed while they stream in.
+
+        ``priced_currencies`` and ``seen_currencies`` are those of
+        :func:`~partner_center.pricesheet.iter_price_rows`: rows that only repeat where a SKU is
+        sold, in a currency nobody prices, are passed over unparsed.
+        """
+        return iter_price_rows(
+            self.price_sheet_lines(market, view, timeline, month),
+            errors=errors,
+            priced_currencies=priced_currencies,
+            seen_currencies=seen_currencies,
+        )
 
     # === CUSTOMERS === #
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
 from .errors import MalformedDataError
@@ -55,8 +56,14 @@ COLUMNS = {
 }
 ATTRIBUTES = tuple(COLUMNS.values())
 REQUIRED_COLUMNS = ("product_id", "sku_id", "market", "currency", "unit_price")
+# What tells where a SKU is sold, whatever the currency (see iter_price_rows' priced_currencies).
+PRESENCE_ATTRIBUTES = (
+    "product_id", "sku_id", "term_duration", "billing_plan", "segment", "effective_start",
+    "effective_end", "market",
+)
 
 _CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+_is_currency_code = _CURRENCY_CODE.fullmatch
 _US_DATE = re.compile(
     r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?"
 )
@@ -132,6 +139,10 @@ class PriceKey(NamedTuple):
     tier_min: Decimal | None
 
 
+# A row's PriceKey as a plain tuple (equal to ``row.price_key``), read without a Python call.
+_price_key_of = attrgetter(*PriceKey._fields)
+
+
 class PriceSheet(NamedTuple):
     rows: list[PriceRow]
     errors: list[MalformedDataError]
@@ -141,13 +152,29 @@ class PriceSheet(NamedTuple):
 
 
 def iter_price_rows(
-    lines: Iterable[str], *, errors: list[MalformedDataError] | None = None
+    lines: Iterable[str],
+    *,
+    errors: list[MalformedDataError] | None = None,
+    priced_currencies: Collection[str] | None = None,
+    seen_currencies: set[str] | None = None,
 ) -> Iterator[PriceRow]:
     """Rows of a price sheet, read lazily from its text lines (header first).
+
+    Every row is parsed and yielded, unless ``priced_currencies`` is given. Then the rows in those
+    currencies still are; the others only tell where a SKU is sold, and most repeat that in
+    several currencies. Of the rows in other currencies that share their raw ProductId, SkuId,
+    TermDuration, BillingPlan, Segment, EffectiveStartDate, EffectiveEndDate and Market cells,
+    the first that parses is yielded (so it is validated); the later ones are passed over
+    without being parsed, hence validated only for their cell count and their currency code.
+    That suits a caller who uses no price of those currencies: an error in such a row can no
+    longer stop it.
 
     :param lines: text lines, with or without their line endings (a file opened with
         ``newline=""`` keeps line breaks inside quoted cells)
     :param errors: when given, malformed rows are appended to it instead of raising
+    :param priced_currencies: the currencies whose rows are all parsed (see above)
+    :param seen_currencies: when given, filled with the currency of every row yielded or passed
+        over (those of malformed rows excepted)
     :raise MalformedDataError: on an unreadable header, or a malformed row when ``errors`` is None
     """
     reader = csv.reader(_repaired_lines(lines), strict=False)
@@ -155,17 +182,24 @@ def iter_price_rows(
     if not header:
         raise MalformedDataError("The price sheet is empty: no header line.", row=1)
     columns = _Columns(header)
+    seen = set() if seen_currencies is None else seen_currencies
+    presence = None if priced_currencies is None else _Presence(columns, priced_currencies, seen)
     last_line = reader.line_num
     for cells in reader:
         line_number, last_line = last_line + 1, reader.line_num
-        if _is_blank_or_marker(cells):
+        if _is_blank_or_marker(cells) or (presence is not None and presence.passes_over(cells)):
             continue
         try:
-            yield columns.row(cells, line_number)
+            row = columns.row(cells, line_number)
         except MalformedDataError as error:
             if errors is None:
                 raise
             errors.append(error)
+            continue
+        seen.add(row.currency)
+        if presence is not None:
+            presence.tell(row, cells)
+        yield row
 
 
 def read_price_sheet(lines: Iterable[str]) -> PriceSheet:
@@ -186,7 +220,7 @@ def select_effective(rows: Iterable[PriceRow], on_date: date | datetime) -> list
     for row in rows:
         if not row.covers(moment):
             continue
-        key = row.price_key
+        key = _price_key_of(row)
         current = chosen.get(key)
         if current is None or _recency(row) > _recency(current):
             chosen[key] = row
@@ -246,10 +280,9 @@ def _repaired_lines(lines: Iterable[str]) -> Iterator[str]:
 
 
 def _is_blank_or_marker(cells: list[str]) -> bool:
-    if not any(cell.strip() for cell in cells):
-        return True
+    text = "".join(cells).strip()
     # The documentation's "======= Truncated ==============" line.
-    return len(cells) == 1 and cells[0].lstrip().startswith("=")
+    return not text or (len(cells) == 1 and text.startswith("="))
 
 
 def _normalize_header(name: str) -> str:
@@ -294,93 +327,129 @@ class _Columns:
                     row=1,
                     column=_display_name(attribute),
                 )
+        # The cells of ATTRIBUTES, in that order, from a row's stripped cells plus an empty one
+        # at the end: absent columns point at it (-1).
+        self.known_cells = itemgetter(*self.positions.values())
 
     def row(self, cells: list[str], line_number: int) -> PriceRow:
         if len(cells) != self.width:
-            column = self.names[len(cells)] if len(cells) < self.width else "(extra cell)"
-            raise MalformedDataError(
-                f"The row has {len(cells)} cells where the header has {self.width}.",
-                row=line_number,
-                column=column,
-            )
-        # Stripped cells plus an empty one at the end: absent columns point at it (-1).
-        cell = _CellReader(self, [text.strip() for text in cells] + [""], line_number)
-        term = normalize_term(cell.text("term_duration"))
+            raise self._width_error(cells, line_number)
+        stripped = list(map(str.strip, cells))
+        stripped.append("")
+        (
+            product_title, product_id, sku_id, sku_title, publisher, sku_description,
+            unit_of_measure, term_text, plan_text, market, currency, unit_price, tier_min,
+            tier_max, erp_price, start, end, tags, segment,
+        ) = self.known_cells(stripped)
+        if not (
+            product_id and sku_id and market and currency and unit_price
+            and _is_currency_code(currency)
+        ):
+            raise self._required_cell_error(stripped, line_number)
+        term = normalize_term(term_text)
+        amount, moment = self._amount, self._moment
         return PriceRow(
-            line_number=line_number,
-            product_id=cell.required("product_id"),
-            sku_id=cell.required("sku_id"),
-            market=cell.required("market").upper(),
-            currency=cell.currency(),
-            unit_price=cell.decimal("unit_price", required=True),
-            term_duration=term,
-            billing_plan=normalize_billing_plan(cell.text("billing_plan"), term),
-            erp_price=cell.decimal("erp_price"),
-            tier_min=cell.decimal("tier_min"),
-            tier_max=cell.decimal("tier_max"),
-            effective_start=cell.moment("effective_start"),
-            effective_end=cell.moment("effective_end"),
-            product_title=cell.text("product_title"),
-            sku_title=cell.text("sku_title"),
-            sku_description=cell.text("sku_description"),
-            publisher=cell.text("publisher"),
-            unit_of_measure=cell.text("unit_of_measure"),
-            tags=_split_tags(cell.text("tags")),
-            segment=_normalize_segment(cell.text("segment")),
-            extra=tuple((self.names[i], cells[i]) for i in self.extra),
+            line_number,
+            product_id,
+            sku_id,
+            market.upper(),
+            currency,
+            amount(unit_price, "unit_price", line_number),
+            term,
+            normalize_billing_plan(plan_text, term),
+            amount(erp_price, "erp_price", line_number) if erp_price else None,
+            amount(tier_min, "tier_min", line_number) if tier_min else None,
+            amount(tier_max, "tier_max", line_number) if tier_max else None,
+            moment(start, "effective_start", line_number) if start else None,
+            moment(end, "effective_end", line_number) if end else None,
+            product_title,
+            sku_title,
+            sku_description,
+            publisher,
+            unit_of_measure,
+            _split_tags(tags),
+            _normalize_segment(segment),
+            tuple((self.names[i], cells[i]) for i in self.extra) if self.extra else (),
         )
 
-
-class _CellReader:
-    __slots__ = ("positions", "names", "cells", "line_number")
-
-    def __init__(self, columns: _Columns, cells: list[str], line_number: int):
-        self.positions = columns.positions
-        self.names = columns.names
-        self.cells = cells
-        self.line_number = line_number
-
-    def _fail(self, attribute: str, problem: str) -> MalformedDataError:
-        column = self.names[self.positions[attribute]]
-        return MalformedDataError(problem, row=self.line_number, column=column)
-
-    def text(self, attribute: str) -> str:
-        return self.cells[self.positions[attribute]]
-
-    def required(self, attribute: str) -> str:
-        value = self.cells[self.positions[attribute]]
-        if not value:
-            raise self._fail(attribute, "A required cell is empty.")
-        return value
-
-    def currency(self) -> str:
-        value = self.required("currency")
-        if not _CURRENCY_CODE.fullmatch(value):
-            raise self._fail("currency", f"{value!r} is not a currency code (3 capital letters).")
-        return value
-
-    def decimal(self, attribute: str, required: bool = False) -> Decimal | None:
-        value = self.cells[self.positions[attribute]]
-        if not value:
-            if required:
-                raise self._fail(attribute, "A required price is empty.")
-            return None
+    def _amount(self, text: str, attribute: str, line_number: int) -> Decimal:
         try:
-            number = Decimal(value)
+            number = Decimal(text)
         except InvalidOperation:
-            raise self._fail(attribute, f"{value!r} is not a number.")
+            raise self._error(attribute, f"{text!r} is not a number.", line_number)
         if not number.is_finite() or number < 0:
-            raise self._fail(attribute, f"{value!r} is not a valid amount.")
+            raise self._error(attribute, f"{text!r} is not a valid amount.", line_number)
         return number
 
-    def moment(self, attribute: str) -> datetime | None:
-        value = self.cells[self.positions[attribute]]
-        if not value:
-            return None
+    def _moment(self, text: str, attribute: str, line_number: int) -> datetime:
         try:
-            return parse_sheet_date(value)
+            return parse_sheet_date(text)
         except ValueError:
-            raise self._fail(attribute, f"{value!r} is not a date.")
+            raise self._error(attribute, f"{text!r} is not a date.", line_number)
+
+    def _width_error(self, cells: list[str], line_number: int) -> MalformedDataError:
+        column = self.names[len(cells)] if len(cells) < self.width else "(extra cell)"
+        return MalformedDataError(
+            f"The row has {len(cells)} cells where the header has {self.width}.",
+            row=line_number,
+            column=column,
+        )
+
+    def _required_cell_error(self, stripped: list[str], line_number: int) -> MalformedDataError:
+        """The first problem of the required cells, in the order a row is read."""
+        values = dict(zip(ATTRIBUTES, self.known_cells(stripped), strict=True))
+        for attribute in ("product_id", "sku_id", "market", "currency"):
+            if not values[attribute]:
+                return self._error(attribute, "A required cell is empty.", line_number)
+        currency = values["currency"]
+        if not _is_currency_code(currency):
+            problem = f"{currency!r} is not a currency code (3 capital letters)."
+            return self._error("currency", problem, line_number)
+        return self._error("unit_price", "A required price is empty.", line_number)
+
+    def _error(self, attribute: str, problem: str, line_number: int) -> MalformedDataError:
+        column = self.names[self.positions[attribute]]
+        return MalformedDataError(problem, row=line_number, column=column)
+
+
+class _Presence:
+    """Rows of currencies nobody prices, passed over once another row told their SKU's presence.
+
+    A row tells it for every later row with the same :data:`PRESENCE_ATTRIBUTES` cells, as they
+    stand in the sheet: those rows add nothing but their currency.
+    """
+
+    def __init__(
+        self, columns: _Columns, priced_currencies: Collection[str], seen_currencies: set[str]
+    ):
+        self.width = columns.width
+        self.currency_position = columns.index["currency"]
+        self.presence_cells = itemgetter(
+            *(columns.index[name] for name in PRESENCE_ATTRIBUTES if name in columns.index)
+        )
+        self.priced = frozenset(priced_currencies)
+        self.seen = seen_currencies
+        self.told: set[tuple[str, ...]] = set()
+        self.currency_codes: set[str] = set()
+
+    def passes_over(self, cells: list[str]) -> bool:
+        """Whether the row can be passed over unparsed; its currency is then seen."""
+        if len(cells) != self.width:
+            return False
+        currency = cells[self.currency_position].strip()
+        if currency in self.priced or self.presence_cells(cells) not in self.told:
+            return False
+        if currency not in self.currency_codes:
+            if not _is_currency_code(currency):
+                return False
+            self.currency_codes.add(currency)
+        self.seen.add(currency)
+        return True
+
+    def tell(self, row: PriceRow, cells: list[str]) -> None:
+        """Note a yielded row: the later rows it makes redundant can be passed over."""
+        if row.currency not in self.priced:
+            self.told.add(self.presence_cells(cells))
 
 
 @lru_cache(maxsize=256)

@@ -13,7 +13,9 @@ their ids change, and the ordering code reads them at purchase time.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -26,9 +28,12 @@ from .catalogue import (
     STATUS_NO_LONGER_AVAILABLE,
     SkuCoded,
     SkuPrice,
+    billing_periods,
     convert_price,
+    highest_prices,
+    market_prices,
     per_billing_period,
-    select_prices,
+    period_amount,
     sku_kind,
 )
 from .errors import MissingRateError
@@ -110,6 +115,29 @@ def fetch_snapshot(
     :param previous: the SKU codes known before, with their catalogue status
     :param lang: the catalogue language (``de_DE``); English needs no extra read
     """
+    with collector_paused():
+        return _fetch_snapshot(client, countries, currencies, rates, decimals, previous, lang,
+                               on_date)
+
+
+@contextmanager
+def collector_paused():
+    """No cyclic garbage collection for the time of the block.
+
+    Reading a catalogue makes a few hundred thousand objects, without reference cycles, that all
+    live until the snapshot is built: each full collection meanwhile walks every object of the
+    process (an Odoo server has millions) and frees nothing. Collection resumes after the block.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _fetch_snapshot(client, countries, currencies, rates, decimals, previous, lang, on_date):
     countries = [country.upper() for country in countries]
     catalogues = {
         country: {view: client.products(country, view) for view in VIEWS} for country in countries
@@ -119,7 +147,8 @@ def fetch_snapshot(
     seen: set[str] = set()
     rows = []
     for country in countries:
-        rows += _market_rows(client.iter_price_sheet(country), country, needed, seen)
+        sheet = client.iter_price_sheet(country, priced_currencies=needed, seen_currencies=seen)
+        rows += _market_rows(sheet, country, needed)
     return build_snapshot(
         catalogues=catalogues,
         rows=rows,
@@ -135,15 +164,16 @@ def fetch_snapshot(
     )
 
 
-def _market_rows(sheet, country, needed, seen) -> list[PriceRow]:
+def _market_rows(sheet, country, needed) -> list[PriceRow]:
     """The rows of one market's sheet worth keeping in memory.
 
     Rows in the currencies the instance needs are all kept. Of the others, one per SKU, plan and
-    validity period is enough: they only tell that the SKU is sold in that market.
+    validity period is enough: they only tell that the SKU is sold in that market. The sheet
+    passes most of those over already; rows that differ only in how their cells are written
+    are left to this.
     """
     kept, presence = [], set()
     for row in sheet:
-        seen.add(row.currency)
         if row.market != country:
             continue
         if row.currency in needed:
@@ -232,10 +262,11 @@ def build_snapshot(
     # the others only tell where a SKU is sold.
     bases = {base for currency_rates in (rates or {}).values() for base in currency_rates}
     priced = [row for row in effective if row.currency in currencies or row.currency in bases]
-    snapshot.prices = _prices(priced, countries, currencies, rates or {}, decimals or {},
-                              snapshot)
+    pricing_rows = market_prices(priced, countries)
+    snapshot.prices = _prices(highest_prices(pricing_rows), currencies, rates or {},
+                              decimals or {}, snapshot)
     snapshot.country_prices = _country_prices(
-        [row for row in priced if row.currency in currencies], countries, decimals or {})
+        [row for row in pricing_rows if row.currency in currencies], countries, decimals or {})
     return snapshot
 
 
@@ -306,9 +337,9 @@ def _kind(views: set[str], rows: list[PriceRow]) -> str | None:
     )
 
 
-def _prices(rows, countries, currencies, rates, decimals, snapshot) -> dict[tuple, SkuPrice]:
+def _prices(term_prices, currencies, rates, decimals, snapshot) -> dict[tuple, SkuPrice]:
     highest = {key: per_billing_period(price, decimals.get(key[3], 2))
-               for key, price in select_prices(rows, countries).items()}
+               for key, price in term_prices.items()}
     prices = {key: price for key, price in highest.items() if price.currency in currencies}
     for currency in currencies:
         currency_rates = rates.get(currency) or {}
@@ -328,14 +359,16 @@ def _prices(rows, countries, currencies, rates, decimals, snapshot) -> dict[tupl
 
 
 def _country_prices(rows, countries, decimals) -> list[CountryPrice]:
+    """Each country's prices, from the rows that price its market (one per SKU, plan, currency)."""
     by_market: dict[str, list[PriceRow]] = {country: [] for country in countries}
     for row in rows:
-        if row.market in by_market:
-            by_market[row.market].append(row)
+        by_market[row.market].append(row)
     result = []
     for country, market_rows in by_market.items():
-        for term_price in select_prices(market_rows, [country]).values():
-            price = per_billing_period(term_price, decimals.get(term_price.currency, 2))
-            result.append(CountryPrice(price.code, price.term_duration, price.billing_plan,
-                                       country, price.currency, price.cost, price.sell))
+        for row in market_rows:
+            periods = billing_periods(row.term_duration, row.billing_plan)
+            places = decimals.get(row.currency, 2)
+            result.append(CountryPrice(row.code, row.term_duration, row.billing_plan, country,
+                                       row.currency, period_amount(row.unit_price, periods, places),
+                                       period_amount(row.erp_price, periods, places)))
     return result

@@ -232,3 +232,109 @@ def test_select_effective_keeps_one_row_per_key():
 def test_open_ended_rows_always_cover():
     row = price_row(start="", end="")
     assert select_effective([row], date(1990, 1, 1)) == [row]
+
+
+def test_every_column_lands_in_its_field():
+    cells = {**software_row(tier_min="1", tier_max="10"), "UnitOfMeasure": "1 Licence"}
+    (row,) = iter_price_rows(sheet_lines([cells]))
+    assert (row.product_title, row.sku_title, row.sku_description, row.publisher) == (
+        "Windows Server 2022 Standard",
+        "Windows Server 2022 Standard - 2 Core License Pack",
+        "A licence pack.",
+        "Microsoft",
+    )
+    assert (row.unit_of_measure, row.market, row.currency) == ("1 Licence", "US", "USD")
+    assert (row.tier_min, row.tier_max) == (Decimal("1"), Decimal("10"))
+    assert row.effective_end == datetime(9999, 11, 30, 23, 59, 59, tzinfo=timezone.utc)
+    assert (row.line_number, row.extra) == (2, ())
+
+
+def test_a_row_with_several_problems_names_the_first_in_reading_order():
+    lines = sheet_lines([software_row(currency="usd", price="", start="never")])
+    with pytest.raises(MalformedDataError) as caught:
+        list(iter_price_rows(lines))
+    assert caught.value.column == "Currency"
+
+
+# === ROWS OF UNPRICED CURRENCIES === #
+
+
+def multi_currency_rows(sku_id="0007", market="DE", currencies=("EUR", "GBP", "CHF", "SEK")):
+    """One SKU's price points in several currencies of one market, as Microsoft lists them."""
+    return [software_row(sku_id=sku_id, market=market, currency=currency, price=str(100 + index))
+            for index, currency in enumerate(currencies)]
+
+
+def test_unpriced_currencies_yield_one_row_per_sku_plan_and_period():
+    lines = sheet_lines(multi_currency_rows()
+                        + multi_currency_rows(sku_id="0008")
+                        + multi_currency_rows(sku_id="0007", currencies=("EUR", "SEK")))
+    rows = iter_price_rows(lines, priced_currencies={"EUR"})
+    assert [(row.sku_id, row.currency) for row in rows] == [
+        ("0007", "EUR"), ("0007", "GBP"), ("0008", "EUR"), ("0008", "GBP"), ("0007", "EUR"),
+    ]
+
+
+def test_without_priced_currencies_every_row_is_read():
+    lines = sheet_lines(multi_currency_rows())
+    assert [row.currency for row in iter_price_rows(lines)] == ["EUR", "GBP", "CHF", "SEK"]
+
+
+def test_rows_differing_in_plan_period_or_market_are_each_read():
+    cells = [software_row(currency="GBP"), software_row(currency="CHF", term="P3Y"),
+             software_row(currency="CHF", end="12/31/2030 11:59:59 PM"),
+             software_row(currency="CHF", market="GB"), software_row(currency="CHF")]
+    rows = iter_price_rows(sheet_lines(cells), priced_currencies={"USD"})
+    assert [row.line_number for row in rows] == [2, 3, 4, 5]
+
+
+def test_seen_currencies_include_those_of_passed_over_rows():
+    seen = set()
+    rows = list(iter_price_rows(sheet_lines(multi_currency_rows()), priced_currencies={"EUR"},
+                                seen_currencies=seen))
+    assert len(rows) == 2
+    assert seen == {"EUR", "GBP", "CHF", "SEK"}
+
+
+def test_malformed_row_in_a_priced_currency_still_names_line_and_column():
+    cells = [*multi_currency_rows(), software_row(market="DE", currency="EUR", price="abc")]
+    rows = iter_price_rows(sheet_lines(cells), priced_currencies={"EUR"})
+    with pytest.raises(MalformedDataError) as caught:
+        list(rows)
+    assert (caught.value.row, caught.value.column) == (6, "UnitPrice")
+    assert "line 6" in str(caught.value)
+
+
+def test_first_row_telling_a_presence_is_validated():
+    cells = [software_row(market="DE", currency="GBP", end="tomorrow")]
+    with pytest.raises(MalformedDataError) as caught:
+        list(iter_price_rows(sheet_lines(cells), priced_currencies={"EUR"}))
+    assert (caught.value.row, caught.value.column) == (2, "EffectiveEndDate")
+
+
+def test_a_malformed_row_tells_no_presence():
+    cells = [software_row(currency="GBP", erp="x"), software_row(currency="CHF")]
+    errors = []
+    rows = list(iter_price_rows(sheet_lines(cells), errors=errors, priced_currencies={"USD"}))
+    assert [row.currency for row in rows] == ["CHF"]
+    assert [(error.row, error.column) for error in errors] == [(2, "ERP Price")]
+
+
+@pytest.mark.parametrize("currency", ["EUR", "CHF"])
+def test_wrong_cell_count_is_still_reported(currency):
+    lines = sheet_lines(multi_currency_rows())
+    short = software_row(market="DE", currency=currency)
+    lines.append(csv_line(*(short[name] for name in SOFTWARE_HEADER[:-1])))
+    with pytest.raises(MalformedDataError) as caught:
+        list(iter_price_rows(lines, priced_currencies={"EUR"}))
+    assert (caught.value.row, caught.value.column) == (6, "Segment")
+    errors = []
+    assert len(list(iter_price_rows(lines, errors=errors, priced_currencies={"EUR"}))) == 2
+    assert [(error.row, error.column) for error in errors] == [(6, "Segment")]
+
+
+def test_a_passed_over_row_with_a_malformed_currency_is_read_and_reported():
+    cells = [*multi_currency_rows(), software_row(market="DE", currency="chf")]
+    with pytest.raises(MalformedDataError) as caught:
+        list(iter_price_rows(sheet_lines(cells), priced_currencies={"EUR"}))
+    assert (caught.value.row, caught.value.column) == (6, "Currency")

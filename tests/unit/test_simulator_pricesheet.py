@@ -158,3 +158,16 @@ def test_byte_order_mark_can_be_switched_on(sim, sim_http, pricesheet_headers):
     sim.update_settings(pricesheet_bom=True)
     answer = sim_http.get(sheet_url(sim, "US"), headers=pricesheet_headers, timeout=30)
     assert answer.content.startswith("\ufeff".encode())
+
+
+def test_a_rendered_sheet_is_replayed_until_the_month_changes(sim, sim_http, pricesheet_headers):
+    sim.prerender_price_sheets(["DE"])
+    replayed = sim_http.get(sheet_url(sim, "DE"), headers=pricesheet_headers, timeout=30).content
+    assert replayed == sim_http.get(sheet_url(sim, "DE"), headers=pricesheet_headers,
+                                    timeout=30).content
+    before = fetch(sim, sim_http, pricesheet_headers, "DE")
+    sim.update_settings(month=1)
+    after = fetch(sim, sim_http, pricesheet_headers, "DE")
+    assert after != before  # next month's sheet, not the kept one
+    sim.update_settings(month=0)
+    assert fetch(sim, sim_http, pricesheet_headers, "DE") == before

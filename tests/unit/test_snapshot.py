@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from partner_center.errors import MissingRateError
+from partner_center.pricesheet import iter_price_rows
 from partner_center.resources import Product, Sku
 from partner_center.snapshot import (
     VIEW_PERPETUAL,
@@ -14,7 +15,7 @@ from partner_center.snapshot import (
     fetch_snapshot,
 )
 
-from .common import price_row
+from .common import price_row, sheet_lines, software_row
 
 SUB, PERP = "DG7GMGF0AAAA", "DG7GMGF0BBBB"
 ON = date(2025, 6, 15)
@@ -150,3 +151,73 @@ def test_prices_are_per_billing_period():
     assert (triennial.cost, triennial.sell) == (Decimal("290"), Decimal("350"))
     by_plan = {(p.billing_plan): p.cost for p in snapshot.country_prices}
     assert by_plan == {"annual": Decimal("100.00"), "triennial": Decimal("290")}
+
+
+class EveryRowClient:
+    """A client that parses every row of every sheet, as fetching did before (none passed over)."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def products(self, *args, **kwargs):
+        return self.client.products(*args, **kwargs)
+
+    def skus(self, *args, **kwargs):
+        return self.client.skus(*args, **kwargs)
+
+    def iter_price_sheet(self, market, *, priced_currencies=None, seen_currencies=None):
+        return self.client.iter_price_sheet(market, seen_currencies=seen_currencies)
+
+
+class SheetClient:
+    """A client serving hand-made price sheets; every product of them is listed everywhere."""
+
+    def __init__(self, sheets, product_ids):
+        self.sheets = sheets
+        self.product_ids = product_ids
+
+    def products(self, country, view, locale=None):
+        if view != VIEW_SUBSCRIPTIONS:
+            return []
+        return [Product(id=pid, title="T") for pid in self.product_ids]
+
+    def iter_price_sheet(self, market, **kwargs):
+        return iter_price_rows(self.sheets[market], **kwargs)
+
+
+def test_passing_over_unpriced_rows_changes_no_simulator_snapshot(sim, make_client):
+    options = {"countries": ["US", "GB", "DE", "FR"], "currencies": ["EUR", "ILS", "USD"],
+               "rates": {"ILS": {"USD": Decimal("3.7")}}, "previous": {}, "lang": "de_DE"}
+    fast = fetch_snapshot(make_client(), **options)
+    every_row = fetch_snapshot(EveryRowClient(make_client()), **options)
+    assert fast.skus and fast.prices and fast.country_prices
+    assert fast.skus == every_row.skus
+    assert fast.prices == every_row.prices
+    assert fast.country_prices == every_row.country_prices
+    assert fast.supported_currencies == every_row.supported_currencies == {
+        "USD", "EUR", "GBP", "CHF", "SEK", "NOK", "DKK"}
+    assert fast.converted_currencies == every_row.converted_currencies == {"ILS": "USD"}
+
+
+def test_passing_over_unpriced_rows_changes_no_hand_made_snapshot():
+    swedish_only = "DG7GMGF0CCCC"
+
+    def sheet(market, currencies, product_ids=(SUB, PERP)):
+        return sheet_lines([software_row(product_id=pid, sku_id="0001", market=market,
+                                         currency=currency, price=str(100 + index), term=term,
+                                         billing=billing, start="1/1/2025 12:00:00 AM")
+                            for pid in product_ids
+                            for term, billing in (("P1Y", "Annual"), ("P3Y", "Annual"))
+                            for index, currency in enumerate(currencies)])
+
+    sheets = {"DE": sheet("DE", ("EUR", "GBP", "CHF", "SEK")), "GB": sheet("GB", ("GBP", "EUR")),
+              "SE": sheet("SE", ("SEK", "NOK"), (SUB, swedish_only))}
+    client = SheetClient(sheets, (SUB, PERP, swedish_only))
+    options = {"countries": ["DE", "GB", "SE"], "currencies": ["USD"], "on_date": ON,
+               "rates": {"USD": {"EUR": Decimal("1.1")}}}
+    fast = fetch_snapshot(client, **options)
+    every_row = fetch_snapshot(EveryRowClient(client), **options)
+    assert fast == every_row
+    assert fast.skus[f"{SUB}:0001"].countries == {"DE", "GB", "SE"}
+    assert fast.skus[f"{swedish_only}:0001"].plans == {("P1Y", "annual"), ("P3Y", "annual")}
+    assert fast.supported_currencies == {"EUR", "GBP", "CHF", "SEK", "NOK"}

@@ -1,3 +1,4 @@
+from . import sync_memo
 from . import ms_csp_sku
 from . import ms_csp_credential
 from . import ms_csp_instance

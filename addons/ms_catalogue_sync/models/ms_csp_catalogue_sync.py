@@ -8,19 +8,21 @@ pricelist row.
 """
 
 import functools
+import io
 import logging
 import threading
 import time
 from collections import defaultdict
 from decimal import Decimal
-from typing import NamedTuple
+
+import psycopg2.extensions
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, float_repr, float_round
 
 from partner_center.errors import MalformedDataError, MissingRateError, PartnerCenterError
-from partner_center.snapshot import fetch_snapshot
+from partner_center.snapshot import collector_paused, fetch_snapshot
 
 from ..const import (
     CATALOG_STATUS_AVAILABLE,
@@ -31,10 +33,14 @@ from ..const import (
     TERM_PLANS,
     term_plan_key,
 )
+from .sync_memo import SYNC_MEMO
 
 _logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 250
+BATCH_SIZE = 1000
+NULL = r"\N"  # in COPY's text format
+# What distinguishes the Microsoft items of one pricelist (see _ms_create_pricelist_items)
+ITEM_VARYING = ("product_tmpl_id", "product_id", "fixed_price")
 SYNC_LOCK_NAMESPACE = 7_261_001  # pg advisory lock: one sync per instance at a time
 SKU_FIELDS = ["name", "code", "ms_product_id", "ms_sku_id", "instance_id", "kind", "catalog_status",
               "description", "publisher", "term_plans", "country_ids", "product_tmpl_id"]
@@ -216,8 +222,11 @@ class MsCspCatalogueApplier(models.AbstractModel):
 
     A batch reads what exists in one query per model and writes in as few calls as it can:
     creations in one ``create`` per model, identical updates in one ``write``. Products are made
-    without Odoo's per-product chatter and variant machinery (see ``_ms_create_products``), and
-    the large ``ms.csp.price`` table is read and written in SQL (see ``_ms_insert_prices``).
+    without Odoo's per-product chatter and variant machinery (see ``_ms_create_products``), the
+    large ``ms.csp.price`` table is read in SQL and filled with COPY (``_ms_insert_prices``), the
+    pricelist items after the first of a pricelist are its copies (``_ms_create_pricelist_items``),
+    and while it writes, precisions and defaults are read once (``sync_memo``) and the cyclic
+    garbage collector is paused (the sync makes no reference cycles worth collecting).
     """
 
     _name = "ms.csp.catalogue.applier"
@@ -229,6 +238,15 @@ class MsCspCatalogueApplier(models.AbstractModel):
         context = self._ms_context(instance, snapshot)
         codes = sorted(snapshot.skus)
         run.write({"sku_total": len(codes)})
+        self.env.cr.cache[SYNC_MEMO] = {}
+        try:
+            with collector_paused():
+                self._ms_apply_batches(instance, run, snapshot, codes, skus, context)
+        finally:
+            self.env.cr.cache.pop(SYNC_MEMO, None)
+
+    def _ms_apply_batches(self, instance, run, snapshot, codes, skus, context):
+        """Each batch committed with its SKUs, products and prices; the run tells the progress."""
         for start in range(0, len(codes), BATCH_SIZE):
             batch = codes[start:start + BATCH_SIZE]
             self._ms_apply_batch(instance, run, snapshot, batch, skus, context)
@@ -377,8 +395,10 @@ class MsCspCatalogueApplier(models.AbstractModel):
 
     @staticmethod
     def _ms_change(run, sku, change_type, **values):
-        return {"run_id": run.id, "sku_id": sku.id, "product_tmpl_id": sku.product_tmpl_id.id,
-                "change_type": change_type, **values}
+        # the run's values of the stored related fields: written with the row, not after it
+        return {"run_id": run.id, "instance_id": run.instance_id.id,
+                "company_id": run.company_id.id, "date": run.date_start, "sku_id": sku.id,
+                "product_tmpl_id": sku.product_tmpl_id.id, "change_type": change_type, **values}
 
     # --- products --- #
 
@@ -400,9 +420,11 @@ class MsCspCatalogueApplier(models.AbstractModel):
         """
         if not skus:
             return
-        templates = self.env["product.template"].with_context(
-            lang="en_US", create_product_product=False, **NO_CHATTER).create(
-            [self._ms_template_values(sku, context) for sku in skus])
+        model = self.env["product.template"].with_context(
+            lang="en_US", create_product_product=False, **NO_CHATTER)
+        vals_list = [self._ms_template_values(sku, context) for sku in skus]
+        _add_precomputed_once(model, vals_list, ("type", "categ_id", "company_id"))
+        templates = model.create(vals_list)
         term_attribute = context["records"]["term_attribute"]
         other_lines = templates.filtered(
             lambda template: template.attribute_line_ids.attribute_id - term_attribute)
@@ -417,6 +439,9 @@ class MsCspCatalogueApplier(models.AbstractModel):
         lines = templates.attribute_line_ids
         term_values = self.env["product.template.attribute.value"].create([{
             "attribute_line_id": line.id,
+            # stored related values, written with the row instead of after it
+            "product_tmpl_id": line.product_tmpl_id.id,
+            "attribute_id": line.attribute_id.id,
             "product_attribute_value_id": value.id,
             "price_extra": value.default_extra_price,
         } for line in lines for value in line.value_ids])
@@ -543,12 +568,14 @@ class MsCspCatalogueApplier(models.AbstractModel):
             price = current.get(key)
             if not price:
                 to_create.append((key, cost, sell))
-            elif not (_same(price.cost, cost) and _same(price.sell, sell)):
+                continue
+            price_id, old_cost, old_sell = price
+            if not (_same(old_cost, cost) and _same(old_sell, sell)):
                 if not key[2]:
                     changes.append(self._ms_change(
                         run, by_id[key[0]], "price", term_plan=key[1], currency_id=key[3],
-                        old_cost=price.cost, new_cost=cost, old_price=price.sell, new_price=sell))
-                to_update.append((price.id, cost, sell))
+                        old_cost=old_cost, new_cost=cost, old_price=old_sell, new_price=sell))
+                to_update.append((price_id, cost, sell))
         self._ms_insert_prices(instance, to_create, context)
         self._ms_update_prices(to_update)
         defaults = {key: value for key, value in wanted.items() if not key[2]}
@@ -558,21 +585,22 @@ class MsCspCatalogueApplier(models.AbstractModel):
         self._ms_upsert_list_prices(instance, defaults, variants, context)
 
     def _ms_current_prices(self, sku_ids):
-        """(sku id, term plan, country id or False, currency id) -> its ``ms.csp.price`` row."""
+        """(sku id, term plan, country id or False, currency id) -> (price id, cost, sell)."""
         self.env["ms.csp.price"].flush_model()
         self.env.cr.execute(SQL(
             "SELECT id, sku_id, term_plan, country_id, currency_id, cost, sell "
             "FROM ms_csp_price WHERE sku_id = ANY(%s)", sku_ids))
-        return {(sku_id, plan, country_id or False, currency_id): _PriceRow(row_id, cost, sell)
+        return {(sku_id, plan, country_id or False, currency_id): (row_id, cost, sell)
                 for row_id, sku_id, plan, country_id, currency_id, cost, sell
                 in self.env.cr.fetchall()}
 
     def _ms_insert_prices(self, instance, rows, context):
-        """New ``ms.csp.price`` rows in one INSERT.
+        """New ``ms.csp.price`` rows in one COPY.
 
         About a dozen rows per SKU (every country and currency): through the ORM, creating them
-        was the largest part of a first sync. The model has no stored computed field and nothing
-        reacts to its rows; amounts are rounded as the ORM stores a Monetary field.
+        was the largest part of a first sync, and a multi-row INSERT still a tenth of it. The model
+        has no stored computed field and nothing reacts to its rows; amounts are rounded as the
+        ORM stores a Monetary field.
 
         :param rows: ((sku id, term plan, country id or False, currency id), cost, sell) triples
         """
@@ -581,14 +609,20 @@ class MsCspCatalogueApplier(models.AbstractModel):
         self.env["ms.csp.price"].check_access("create")
         amount = {currency.id: _column_amount(currency)
                   for currency in context["currencies"].values()}
-        uid, now = self.env.uid, self.env.cr.now()
-        self.env.cr.execute_values(
-            "INSERT INTO ms_csp_price (sku_id, instance_id, term_plan, country_id, currency_id, "
-            "cost, sell, create_uid, create_date, write_uid, write_date) VALUES %s",
-            [(sku_id, instance.id, plan, country_id or None, currency_id,
-              amount[currency_id](cost), amount[currency_id](sell), uid, now, uid, now)
-             for (sku_id, plan, country_id, currency_id), cost, sell in rows],
-            page_size=1000)
+        stamp = f"{self.env.uid}\t{self.env.cr.now().isoformat(' ')}"
+        lines = io.StringIO("".join(
+            f"{sku_id}\t{instance.id}\t{plan}\t{country_id or NULL}\t{currency_id}\t"
+            f"{amount[currency_id](cost)}\t{amount[currency_id](sell)}\t{stamp}\t{stamp}\n"
+            for (sku_id, plan, country_id, currency_id), cost, sell in rows))
+        # as Odoo's own COPY: no asynchronous wait callback (gevent) while it runs
+        callback = psycopg2.extensions.get_wait_callback()
+        psycopg2.extensions.set_wait_callback(None)
+        try:
+            self.env.cr.copy_from(lines, "ms_csp_price", columns=(
+                "sku_id", "instance_id", "term_plan", "country_id", "currency_id", "cost",
+                "sell", "create_uid", "create_date", "write_uid", "write_date"))
+        finally:
+            psycopg2.extensions.set_wait_callback(callback)
         # SKUs whose prices were read before see the new rows
         self.env["ms.csp.sku"].invalidate_model(["price_ids"])
 
@@ -622,27 +656,83 @@ class MsCspCatalogueApplier(models.AbstractModel):
 
     def _ms_upsert_pricelist_items(self, defaults, variants, context):
         pricelists = {p.currency_id.id: p for p in context["pricelists"].values()}
-        items = self.env["product.pricelist.item"].search_fetch([
-            ("pricelist_id", "in", [p.id for p in pricelists.values()]),
-            ("ms_synced", "=", True), ("product_id", "in", [v.id for v in variants.values()]),
-        ], ["pricelist_id", "product_id", "fixed_price"])
-        current = {(item.pricelist_id.id, item.product_id.id): item for item in items}
+        items = self.env["product.pricelist.item"]
+        # one SELECT instead of records: a batch has a few thousand items to compare
+        items.check_access("read")
+        items.flush_model(["pricelist_id", "product_id", "fixed_price", "ms_synced"])
+        self.env.cr.execute(SQL(
+            "SELECT pricelist_id, product_id, id, fixed_price FROM product_pricelist_item "
+            "WHERE ms_synced AND pricelist_id = ANY(%s) AND product_id = ANY(%s)",
+            [p.id for p in pricelists.values()], [v.id for v in variants.values()]))
+        current = {(pricelist_id, product_id): (item_id, price)
+                   for pricelist_id, product_id, item_id, price in self.env.cr.fetchall()}
         to_create, updates = [], []
         for (sku_id, plan, _country, currency_id), (_cost, sell) in defaults.items():
             variant, pricelist = variants.get((sku_id, plan)), pricelists.get(currency_id)
             if not (variant and pricelist) or sell is None:
                 continue
-            item = current.get((pricelist.id, variant.id))
+            item = current.get((pricelist.id, variant.id))  # (id, fixed price)
             if not item:
                 to_create.append({
                     "pricelist_id": pricelist.id, "applied_on": "0_product_variant",
                     "product_tmpl_id": variant.product_tmpl_id.id, "product_id": variant.id,
                     "compute_price": "fixed", "fixed_price": sell, "ms_synced": True,
                 })
-            elif not _same(item.fixed_price, sell):
-                updates.append((item, {"fixed_price": sell}))
-        self.env["product.pricelist.item"].create(to_create)
+            elif not _same(item[1], sell):
+                updates.append((items.browse(item[0]), {"fixed_price": sell}))
+        self._ms_create_pricelist_items(to_create)
         _write_grouped(updates)
+
+    def _ms_create_pricelist_items(self, vals_list):
+        """New Microsoft items: the first of each pricelist by the ORM, the others as its copies.
+
+        A first sync makes an item per variant and currency; through the ORM that was the largest
+        part of its time. Items of one pricelist differ only in product and price, so the first
+        one gets every default, computed value and check of the ORM (and of the modules that extend
+        pricelist items), and the others copy its columns in one INSERT; their stored fields
+        computed from the product or the price are then recomputed by the ORM, in batch. When
+        items carry many2many values (another module's), the ORM makes them all.
+
+        :param vals_list: item values, all with the same fields (see the caller)
+        """
+        items = self.env["product.pricelist.item"]
+        groups = defaultdict(list)
+        for vals in vals_list:
+            groups[vals["pricelist_id"]].append(vals)
+        prototypes = items.create([group[0] for group in groups.values()])
+        if not prototypes:
+            return
+        copied = [name for name, field in items._fields.items()
+                  if field.store and field.column_type and name not in ("id", *ITEM_VARYING)]
+        if any(prototype[name] for prototype in prototypes for name, field in
+               items._fields.items() if field.store and field.type == "many2many"):
+            items.create([vals for group in groups.values() for vals in group[1:]])
+            return
+        prototypes.flush_recordset()
+        items.check_access("create")
+        fixed_price = items._fields["fixed_price"]
+        query = SQL(
+            "INSERT INTO product_pricelist_item (%s, %s) SELECT v.tmpl, v.product, v.price, %s "
+            "FROM (VALUES %%s) AS v(prototype, tmpl, product, price) "
+            "JOIN product_pricelist_item p ON p.id = v.prototype RETURNING id",
+            SQL(", ").join(SQL.identifier(name) for name in ITEM_VARYING),
+            SQL(", ").join(SQL.identifier(name) for name in copied),
+            SQL(", ").join(SQL.identifier("p", name) for name in copied),
+        )
+        rows = [(prototype.id, vals["product_tmpl_id"], vals["product_id"],
+                 fixed_price.convert_to_column(vals["fixed_price"], prototype))
+                for prototype, group in zip(prototypes, groups.values(), strict=True)
+                for vals in group[1:]]
+        created = self.env.cr.execute_values(
+            query.code, rows, template="(%s, %s, %s, %s::numeric)", page_size=1000,
+            fetch=True) if rows else []
+        new_items = items.browse([row[0] for row in created])
+        for field in items._fields.values():
+            depends = items.pool.field_depends.get(field, ())
+            if field.store and field.compute and any(
+                    path.split(".")[0] in ITEM_VARYING for path in depends):
+                self.env.add_to_compute(field, new_items)
+        self.env["product.pricelist"].invalidate_model(["item_ids"])
 
     def _ms_company_rate(self, instance, context):
         """The default price currency for the company's own prices, and its rate into it.
@@ -722,10 +812,26 @@ class MsCspCatalogueApplier(models.AbstractModel):
         in_use.write({"ms_kept_in_use": True})
 
 
-class _PriceRow(NamedTuple):
-    id: int
-    cost: float
-    sell: float
+def _add_precomputed_once(model, vals_list, keys):
+    """Fill the precomputed fields of ``vals_list``, computed once per distinct ``keys`` values.
+
+    Odoo computes a precomputed field on a draft record for each created record. For records
+    whose precomputed values depend only on ``keys`` (a Microsoft product's: its type, category
+    and company), one draft per distinct ``keys`` values gives every record's.
+    """
+    names = [name for name, field in model._fields.items()
+             if field.store and field.compute and field.precompute]
+    computed = {}
+    for vals in vals_list:
+        missing = tuple(name for name in names if name not in vals)
+        if not missing:
+            continue
+        key = (missing, *(vals.get(name) for name in keys))
+        if key not in computed:
+            draft = model.new({name: vals[name] for name in keys if name in vals})
+            computed[key] = {name: model._fields[name].convert_to_write(draft[name], draft)
+                             for name in missing}
+        vals.update(computed[key])
 
 
 def _write_grouped(updates):

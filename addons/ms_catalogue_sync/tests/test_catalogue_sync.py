@@ -2,6 +2,7 @@ from odoo.tests import tagged
 
 from partner_center.catalogue import billing_periods
 
+from ..models.sync_memo import SYNC_MEMO
 from .common import COUNTRIES, MsCspSimulatorCase
 
 
@@ -72,6 +73,27 @@ class TestCatalogueSync(MsCspSimulatorCase):
                 checked += 1
         self.assertGreater(checked, 5)
 
+    def test_every_pricelist_item_prices_its_variant(self):
+        """Items are made in bulk: each one must behave as one made in the item form."""
+        self.sync()
+        variants = self.instance.sku_ids.product_tmpl_id.product_variant_ids
+        for pricelist in self.instance.pricelist_ids:
+            items = pricelist.item_ids
+            self.assertEqual(len(items), len(items.product_id), "one item per variant")
+            self.assertGreater(len(items), len(variants) // 2)
+            self.assertEqual(items.mapped("company_id"), pricelist.company_id)
+            self.assertEqual(items.mapped("currency_id"), pricelist.currency_id)
+            self.assertEqual(set(items.mapped("applied_on")), {"0_product_variant"})
+            self.assertEqual(set(items.mapped("compute_price")), {"fixed"})
+            self.assertTrue(all(item.product_tmpl_id == item.product_id.product_tmpl_id
+                                for item in items))
+            prices = pricelist._get_products_price(items.product_id, 1.0)
+            for item in items:
+                self.assertAlmostEqual(prices[item.product_id.id], item.fixed_price, places=2)
+            self.assertEqual(self.env["product.pricelist.item"].search_count([
+                ("pricelist_id", "=", pricelist.id), ("product_id", "in", variants.ids)]),
+                len(items))
+
     def test_unsupported_currency_is_converted_with_the_conversion_rate(self):
         self.sync()
         prices = self.env["ms.csp.price"].search([
@@ -84,6 +106,16 @@ class TestCatalogueSync(MsCspSimulatorCase):
             # rounded half up to the cent
             self.assertAlmostEqual(price.sell, source.sell * 3.7, delta=0.0051)
             self.assertEqual(price.sell, round(price.sell, 2))
+
+    def test_what_the_sync_keeps_in_memory_ends_with_it(self):
+        """Precisions and defaults are read once while a sync writes, and afresh after it."""
+        self.sync()
+        self.assertNotIn(SYNC_MEMO, self.env.cr.cache)
+        self.env.ref("product.decimal_price").digits = 4
+        self.assertEqual(self.env["decimal.precision"].precision_get("Product Price"), 4)
+        self.env["ir.default"].set("product.template", "description_sale", "Set after the sync")
+        product = self.env["product.template"].create({"name": "Not from Microsoft"})
+        self.assertEqual(product.description_sale, "Set after the sync")
 
     def test_second_sync_without_changes_writes_nothing(self):
         self.sync()
