@@ -431,6 +431,8 @@ class MsCspCatalogueApplier(models.AbstractModel):
         if other_lines:  # attributes another module added: Odoo's own variant machinery
             other_lines.attribute_line_ids._update_product_template_attribute_values()
         self._ms_create_variants(templates - other_lines)
+        _skip_image_computations(templates)
+        _skip_image_computations(templates.with_context(active_test=False).product_variant_ids)
         for sku, template in zip(skus, templates, strict=True):
             sku.product_tmpl_id = template
 
@@ -810,6 +812,21 @@ class MsCspCatalogueApplier(models.AbstractModel):
                 run, sku, "retired", note=self.env._("Kept: still in use") if kept else False))
         (templates - in_use).write({"active": False})
         in_use.write({"ms_kept_in_use": True})
+
+
+def _skip_image_computations(records):
+    """Leave uncomputed what new ``records``, made without an image, would derive from one.
+
+    Odoo computes the resized copies of a new product's image and whether it can be zoomed,
+    from an image that is not there: for thousands of new products, a tenth of a first sync. The
+    stored fields computed from the record's own images only are taken off the computations;
+    they read as empty, which is what they would hold.
+    """
+    for field in records._fields.values():
+        depends = records.pool.field_depends.get(field)
+        if field.store and field.compute and depends and all(
+                "." not in path and records._fields[path].type == "binary" for path in depends):
+            records.env.remove_to_compute(field, records)
 
 
 def _add_precomputed_once(model, vals_list, keys):

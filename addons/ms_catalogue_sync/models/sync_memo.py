@@ -39,15 +39,38 @@ class Base(models.AbstractModel):
 
     @api.model
     def default_get(self, fields_list):
-        """Odoo's generic defaults of a model, read once per sync and context.
+        """Odoo's generic defaults of a model, the constant ones read once per sync and context.
 
-        ``create`` reads them for every record. Models that override ``default_get`` still run
-        their own code on each call: only the generic part is kept.
+        ``create`` reads them for every record. Fields whose default is computed (a method, a
+        random colour, the current company's taxes) or inherited from a parent model are asked
+        each time, as are the models' own ``default_get`` overrides: only what cannot differ from
+        one record to the next is kept.
         """
         memo = _memo(self.env, "defaults")
         if memo is None:
             return super().default_get(fields_list)
         key = (self._name, tuple(fields_list), self.env.uid, self.env.su, self.env.context)
         if key not in memo:
-            memo[key] = super().default_get(fields_list)
-        return dict(memo[key])
+            fields = self._fields
+            computed = [name for name in fields_list if not _constant_default(fields.get(name))]
+            constant = [name for name in fields_list if name not in computed]
+            memo[key] = (super().default_get(constant), computed)
+        constant_values, computed = memo[key]
+        values = dict(constant_values)
+        if computed:
+            values.update(super().default_get(computed))
+        return values
+
+
+def _constant_default(field):
+    """Whether ``field`` has no default of its own, or a plain value Odoo wrapped in a lambda.
+
+    A value given as ``default=`` becomes a lambda made in ``Field._setup_attrs__``; anything else
+    (a method, a lambda of the model) may answer differently each time. Default values set by
+    users (``ir.default``) and passed in the context do not depend on the record either.
+    """
+    if field is None or field.inherited:
+        return False
+    default = field.default
+    return default is None or (
+        "_setup_attrs" in default.__qualname__ and default.__name__ == "<lambda>")

@@ -1,3 +1,8 @@
+import base64
+from io import BytesIO
+
+from PIL import Image
+
 from odoo.tests import tagged
 
 from partner_center.catalogue import billing_periods
@@ -116,6 +121,27 @@ class TestCatalogueSync(MsCspSimulatorCase):
         self.env["ir.default"].set("product.template", "description_sale", "Set after the sync")
         product = self.env["product.template"].create({"name": "Not from Microsoft"})
         self.assertEqual(product.description_sale, "Set after the sync")
+
+    def test_defaults_computed_per_record_stay_so_during_a_sync(self):
+        self.env.cr.cache[SYNC_MEMO] = {}
+        try:
+            values = self.env["product.template.attribute.value"]
+            colors = {values.default_get(["color", "price_extra"])["color"] for _i in range(40)}
+        finally:
+            self.env.cr.cache.pop(SYNC_MEMO)
+        self.assertGreater(len(colors), 1, "a random colour per value, as without a sync")
+
+    def test_synced_products_take_an_image_afterwards(self):
+        self.sync()
+        template = self.instance.sku_ids.product_tmpl_id[:1]
+        self.assertFalse(template.image_128)
+        self.assertFalse(template.can_image_1024_be_zoomed)
+        picture = BytesIO()
+        Image.new("RGB", (1600, 1600), "blue").save(picture, "PNG")
+        template.image_1920 = base64.b64encode(picture.getvalue())
+        self.assertTrue(template.image_128)
+        self.assertTrue(template.can_image_1024_be_zoomed)
+        self.assertTrue(template.product_variant_ids[:1].image_128, "variants show it too")
 
     def test_second_sync_without_changes_writes_nothing(self):
         self.sync()
