@@ -39,6 +39,10 @@ _logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
 NULL = r"\N"  # in COPY's text format
+# What Odoo's precomputed product fields (invoicing and service policies, properties) depend on:
+# the same for every Microsoft product of one kind (see _add_precomputed_once)
+PRODUCT_KIND_FIELDS = ("type", "service_tracking", "categ_id", "uom_id", "company_id",
+                       "sale_ok", "purchase_ok")
 # What distinguishes the Microsoft items of one pricelist (see _ms_create_pricelist_items)
 ITEM_VARYING = ("product_tmpl_id", "product_id", "fixed_price")
 SYNC_LOCK_NAMESPACE = 7_261_001  # pg advisory lock: one sync per instance at a time
@@ -423,7 +427,7 @@ class MsCspCatalogueApplier(models.AbstractModel):
         model = self.env["product.template"].with_context(
             lang="en_US", create_product_product=False, **NO_CHATTER)
         vals_list = [self._ms_template_values(sku, context) for sku in skus]
-        _add_precomputed_once(model, vals_list, ("type", "categ_id", "company_id"))
+        _add_precomputed_once(model, vals_list, PRODUCT_KIND_FIELDS)
         templates = model.create(vals_list)
         term_attribute = context["records"]["term_attribute"]
         other_lines = templates.filtered(
@@ -833,8 +837,9 @@ def _add_precomputed_once(model, vals_list, keys):
     """Fill the precomputed fields of ``vals_list``, computed once per distinct ``keys`` values.
 
     Odoo computes a precomputed field on a draft record for each created record. For records
-    whose precomputed values depend only on ``keys`` (a Microsoft product's: its type, category
-    and company), one draft per distinct ``keys`` values gives every record's.
+    whose precomputed values depend only on ``keys`` (a Microsoft product's: what makes its kind,
+    see ``PRODUCT_KIND_FIELDS``), the draft of the first record with given ``keys`` values gives
+    those of the others.
     """
     names = [name for name, field in model._fields.items()
              if field.store and field.compute and field.precompute]
@@ -845,7 +850,9 @@ def _add_precomputed_once(model, vals_list, keys):
             continue
         key = (missing, *(vals.get(name) for name in keys))
         if key not in computed:
-            draft = model.new({name: vals[name] for name in keys if name in vals})
+            draft = model.new({name: value for name, value in vals.items()
+                               if not model._fields[name].relational
+                               or model._fields[name].type == "many2one"})
             computed[key] = {name: model._fields[name].convert_to_write(draft[name], draft)
                              for name in missing}
         vals.update(computed[key])

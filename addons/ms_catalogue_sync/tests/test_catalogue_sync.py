@@ -143,6 +143,22 @@ class TestCatalogueSync(MsCspSimulatorCase):
         self.assertTrue(template.can_image_1024_be_zoomed)
         self.assertTrue(template.product_variant_ids[:1].image_128, "variants show it too")
 
+    def test_synced_products_have_the_policies_of_products_made_by_hand(self):
+        """What Odoo precomputes for a new product (invoicing policy...) is the same."""
+        self.sync()
+        templates = self.env["product.template"]
+        precomputed = [name for name, field in templates._fields.items()
+                       if field.store and field.compute and field.precompute]
+        for kind in ("ms_software_subscription", "ms_perpetual"):
+            synced = self.instance.sku_ids.product_tmpl_id.filtered(
+                lambda t, kind=kind: t.service_tracking == kind)[:1]
+            by_hand = templates.create({
+                "name": "By hand", "type": "service", "service_tracking": kind,
+                "categ_id": synced.categ_id.id, "uom_id": synced.uom_id.id,
+                "uom_po_id": synced.uom_po_id.id, "company_id": synced.company_id.id})
+            for name in precomputed:
+                self.assertEqual(synced[name], by_hand[name], f"{kind}: {name}")
+
     def test_second_sync_without_changes_writes_nothing(self):
         self.sync()
         templates = self.instance.sku_ids.product_tmpl_id
