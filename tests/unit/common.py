@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,11 +16,30 @@ SOFTWARE_HEADER = SOFTWARE_SHEET_COLUMNS
 
 
 def shared_dir() -> Path:
-    """``shared/`` beside the repository, or ``$MS_CSP_SHARED``."""
+    """``$MS_CSP_SHARED``, else ``shared/`` beside the repository or, for a clone made elsewhere
+    (a CI checkout), beside the local repository it was cloned from."""
     override = os.environ.get("MS_CSP_SHARED")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2].parent / "shared"
+    repository = Path(__file__).resolve().parents[2]
+    candidates = [repository.parent / "shared"]
+    origin = _local_origin(repository)
+    if origin:
+        candidates.append(origin.parent / "shared")
+    return next((path for path in candidates if path.is_dir()), candidates[0])
+
+
+def _local_origin(repository: Path) -> Path | None:
+    """The directory ``repository`` was cloned from, when that is a local path."""
+    try:
+        url = subprocess.run(
+            ["git", "-C", str(repository), "config", "--get", "remote.origin.url"],
+            capture_output=True, text=True, check=False, timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    path = Path(url.removeprefix("file://")) if url else None
+    return path.resolve() if path and path.is_absolute() and path.is_dir() else None
 
 
 def samples_dir() -> Path:

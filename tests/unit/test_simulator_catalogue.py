@@ -1,7 +1,6 @@
 """Catalogue endpoints: shapes like Microsoft's samples, countries, locales, monthly changes."""
 
 import json
-import pathlib
 import time
 
 import pytest
@@ -9,7 +8,8 @@ import pytest
 from partner_center.simulator import SimCatalogue
 from partner_center.simulator.catalogue import MARKETS, PERPETUAL, SUBSCRIPTION
 
-SAMPLES = pathlib.Path(__file__).resolve().parents[3] / "shared/reference/partner-center-samples"
+from .common import samples_dir
+
 COUNTRIES = ("US", "GB", "DE", "FR", "GR", "IL")
 # Keys of the samples that are not valid JSON as printed (02_sku_by_id_nce_response.txt,
 # 03_availability_by_id_nce_response.txt), read off by hand.
@@ -22,9 +22,9 @@ COLLECTION_KEYS = {"totalCount", "items", "links", "attributes"}
 
 
 def sample(name):
-    path = SAMPLES / name
+    path = samples_dir() / name
     if not path.exists():
-        pytest.skip(f"sample {name} not available")
+        pytest.skip(f"sample {name} not available at {samples_dir()} (set MS_CSP_SHARED)")
     return json.loads(path.read_text(encoding="utf-8"))
 
 

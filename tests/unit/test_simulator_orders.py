@@ -1,22 +1,22 @@
 """Carts, checkout, orders, provisioning, subscriptions and entitlements on the simulator."""
 
 import json
-import pathlib
 import threading
 import time
 import uuid
 
 import pytest
 
-SAMPLES = pathlib.Path(__file__).resolve().parents[3] / "shared/reference/partner-center-samples"
+from .common import samples_dir
+
 ERROR_KEYS = {"code", "description", "data", "source"}
 US = "0c5a0001-5e1c-4a11-9000-00000000c001"
 
 
 def sample(name):
-    path = SAMPLES / name
+    path = samples_dir() / name
     if not path.exists():
-        pytest.skip(f"sample {name} not available")
+        pytest.skip(f"sample {name} not available at {samples_dir()} (set MS_CSP_SHARED)")
     return json.loads(path.read_text(encoding="utf-8"))
 
 
