@@ -342,12 +342,8 @@ def timed_import(registry, synced_template_ids, template_rows, item_rows):
     """``load()`` the products, then their pricelist items, each call committed."""
     timing = ImportTiming()
     pricelists = create_import_pricelists(registry)
-    with environment(registry) as env:
-        started = time.perf_counter()
-        template_ids = _load(env, "product.template", TEMPLATE_IMPORT_FIELDS, template_rows)
-        env.cr.commit()
-        timing.seconds["product.template"] = time.perf_counter() - started
-        timing.rows["product.template"] = len(template_rows)
+    template_ids = _timed_load(registry, timing, "product.template", TEMPLATE_IMPORT_FIELDS,
+                               template_rows)
     with environment(registry) as env:
         # load() answers the ids in the order of the rows: the synced template's import
         imported = dict(zip(synced_template_ids, template_ids, strict=True))
@@ -357,14 +353,20 @@ def timed_import(registry, synced_template_ids, template_rows, item_rows):
         rows = [[str(pricelists[currency]), "0_product_variant", str(imported[template_id]),
                  str(variants[imported[template_id], plan]), "fixed", str(price), "1"]
                 for currency, template_id, plan, price in item_rows]
+    ids = _timed_load(registry, timing, "product.pricelist.item", ITEM_IMPORT_FIELDS, rows)
+    timing.created["pricelist items"] = len(ids)
+    return timing
+
+
+def _timed_load(registry, timing, model, fields, rows):
+    """One ``load()`` in its own committed transaction, timed into ``timing``; the new ids."""
     with environment(registry) as env:
         started = time.perf_counter()
-        ids = _load(env, "product.pricelist.item", ITEM_IMPORT_FIELDS, rows)
+        ids = _load(env, model, fields, rows)
         env.cr.commit()
-        timing.seconds["product.pricelist.item"] = time.perf_counter() - started
-        timing.rows["product.pricelist.item"] = len(rows)
-        timing.created["pricelist items"] = len(ids)
-    return timing
+        timing.seconds[model] = time.perf_counter() - started
+        timing.rows[model] = len(rows)
+    return ids
 
 
 def create_import_pricelists(registry):

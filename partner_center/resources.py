@@ -402,15 +402,10 @@ class Cart:
         )
 
 
-@dataclass(frozen=True)
-class OrderLineItem:
-    line_item_number: int
-    offer_id: str | None = None
-    subscription_id: str | None = None
-    term_duration: str | None = None
-    quantity: int | None = None
-    friendly_name: str | None = None
-    transaction_type: str | None = None
+class _OfferIdParts:
+    """``product_id`` and ``sku_id`` of a resource's ``offer_id`` (``ProductId:SkuId[:...]``)."""
+
+    offer_id: str | None
 
     @property
     def product_id(self) -> str | None:
@@ -419,6 +414,17 @@ class OrderLineItem:
     @property
     def sku_id(self) -> str | None:
         return split_catalog_item_id(self.offer_id)[1]
+
+
+@dataclass(frozen=True)
+class OrderLineItem(_OfferIdParts):
+    line_item_number: int
+    offer_id: str | None = None
+    subscription_id: str | None = None
+    term_duration: str | None = None
+    quantity: int | None = None
+    friendly_name: str | None = None
+    transaction_type: str | None = None
 
     @classmethod
     def from_json(cls, payload: Mapping) -> OrderLineItem:
@@ -538,7 +544,7 @@ class ProvisioningStatus:
 
 
 @dataclass(frozen=True)
-class Subscription:
+class Subscription(_OfferIdParts):
     id: str
     offer_id: str | None = None
     offer_name: str | None = None
@@ -555,14 +561,6 @@ class Subscription:
     order_id: str | None = None
     product_type_id: str | None = None
     raw: Mapping = field(default_factory=dict, repr=False, compare=False)
-
-    @property
-    def product_id(self) -> str | None:
-        return split_catalog_item_id(self.offer_id)[0]
-
-    @property
-    def sku_id(self) -> str | None:
-        return split_catalog_item_id(self.offer_id)[1]
 
     def patched(self, **changes: Any) -> dict:
         """The full object read from Partner Center with ``changes`` applied: the body of a

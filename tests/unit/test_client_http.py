@@ -388,21 +388,16 @@ def test_slow_subscription_update_is_followed_to_its_end(sim, make_client, custo
     assert len(polls) >= 2  # "inProgress" answers are polled again
 
 
+def renewal_conflict(**rule):
+    """A fault rule: subscription updates answer 409 / 800060 (a renewal is in progress)."""
+    return {"method": "PATCH", "path_regex": "/subscriptions/", "kind": "status",
+            "status": 409, "code": 800060, **rule}
+
+
 def test_renewal_conflict_waits_then_succeeds(sim, make_client, customer, subscription):
     sleep = RecordingSleep()
     client = make_client(sleep=sleep, conflict_wait_seconds=0.3)
-    sim.set_faults(
-        [
-            {
-                "method": "PATCH",
-                "path_regex": "/subscriptions/",
-                "kind": "status",
-                "status": 409,
-                "code": 800060,
-                "count": 1,
-            }
-        ]
-    )
+    sim.set_faults([renewal_conflict(count=1)])
     assert client.set_auto_renew(customer["tenant_id"], subscription.id, False)
     assert 0.3 in sleep.waits
 
@@ -411,17 +406,7 @@ def test_renewal_conflict_longer_than_the_deadline_is_raised(
     sim, make_client, customer, subscription
 ):
     client = make_client(conflict_wait_seconds=120, deadline_seconds=5)
-    sim.set_faults(
-        [
-            {
-                "method": "PATCH",
-                "path_regex": "/subscriptions/",
-                "kind": "status",
-                "status": 409,
-                "code": 800060,
-            }
-        ]
-    )
+    sim.set_faults([renewal_conflict()])
     with pytest.raises(ConflictError) as caught:
         client.set_auto_renew(customer["tenant_id"], subscription.id, False)
     assert caught.value.retry_after == 120 and caught.value.code == 800060

@@ -221,25 +221,21 @@ class MsCspInstance(models.Model):
             self.env._("Connection works"), self.connection_message, "success")
 
     def action_open_skus(self):
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "ms_catalogue_sync.action_ms_csp_sku")
-        action["domain"] = [("instance_id", "=", self.id)]
-        return action
+        return self._ms_action("action_ms_csp_sku", "instance_id")
 
     def action_open_products(self):
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "ms_catalogue_sync.action_ms_csp_products")
-        action["domain"] = [("ms_instance_id", "=", self.id)]
-        action["context"] = {"active_test": False}
-        return action
+        return self._ms_action("action_ms_csp_products", "ms_instance_id", active_test=False)
 
     def action_open_sync_runs(self):
+        return self._ms_action("action_ms_csp_sync_run", "instance_id")
+
+    def _ms_action(self, xmlid, instance_field, **context):
+        """This addon's window action ``xmlid``, showing the records of this instance."""
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "ms_catalogue_sync.action_ms_csp_sync_run")
-        action["domain"] = [("instance_id", "=", self.id)]
+        action = self.env["ir.actions.act_window"]._for_xml_id(f"ms_catalogue_sync.{xmlid}")
+        action["domain"] = [(instance_field, "=", self.id)]
+        if context:
+            action["context"] = context
         return action
 
     @staticmethod

@@ -159,6 +159,17 @@ class TestCatalogueSync(MsCspSimulatorCase):
             for name in precomputed:
                 self.assertEqual(synced[name], by_hand[name], f"{kind}: {name}")
 
+    def test_instance_buttons_open_its_records(self):
+        self.sync()
+        skus = self.env["ms.csp.sku"].search(self.instance.action_open_skus()["domain"])
+        self.assertEqual(skus, self.instance.sku_ids)
+        action = self.instance.action_open_products()
+        products = self.env["product.template"].with_context(**action["context"]).search(
+            action["domain"])
+        self.assertEqual(products, self.instance.sku_ids.product_tmpl_id)
+        runs = self.env["ms.csp.sync.run"].search(self.instance.action_open_sync_runs()["domain"])
+        self.assertEqual(runs.instance_id, self.instance)
+
     def test_second_sync_without_changes_writes_nothing(self):
         self.sync()
         templates = self.instance.sku_ids.product_tmpl_id
