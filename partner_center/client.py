@@ -17,6 +17,11 @@ Retry policy, per logical call:
 
 After a definitive answer that is retried (401, 409) a new ``MS-RequestId`` is used, unless the
 caller pinned one (checkout), in which case the pinned id is the logical call's identity.
+
+In job mode (``ClientConfig.job_mode``, for background workers) nothing waits: what would have been
+waited for is raised at once as a :class:`~partner_center.errors.RetryableError` carrying
+``retry_after`` (``Retry-After``, the documented 2 minutes of a renewal conflict, or the first
+backoff step), and the worker runs the step again later with the same pinned request id.
 """
 
 from __future__ import annotations
@@ -42,11 +47,13 @@ from .config import ClientConfig
 from .errors import (
     CODE_CART_ALREADY_SUBMITTED,
     CODE_CART_IN_PROGRESS,
+    CODE_DOMAIN_EXISTS,
     CODE_STALE_AVAILABILITY,
     AuthenticationError,
     CartAlreadySubmitted,
     CartInProgress,
     ConflictError,
+    DomainNotAvailable,
     MalformedDataError,
     NotFoundError,
     OrderNotVisibleYet,
@@ -65,6 +72,7 @@ from .resources import (
     CheckoutResult,
     Customer,
     Entitlement,
+    NewCustomer,
     Order,
     Product,
     ProvisioningStatus,
@@ -72,6 +80,7 @@ from .resources import (
     Subscription,
     collection_items,
     next_link,
+    onmicrosoft_domain,
     split_catalog_item_id,
 )
 
@@ -85,6 +94,7 @@ IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1d2c1e-8b5a-5c1e-9a77-0d1c5e7a9b30")
 MARKER_PREFIX = "#csp-"
 FRIENDLY_NAME_MAX = 50
 MAX_PAGES = 1000
+CUSTOMER_SEARCH_PAGE_SIZE = 50
 _STREAM_CHUNK = 64 * 1024
 
 
@@ -336,6 +346,64 @@ class PartnerCenterClient:
     def get_customer(self, tenant_id: str) -> Customer:
         return Customer.from_json(self._get_json(f"/customers/{_seg(tenant_id)}"))
 
+    def create_customer(self, new_customer: NewCustomer, request_id: str | None = None) -> Customer:
+        """Create a customer tenant and its reseller relationship (``POST /customers``).
+
+        Partner Center treats the creation as idempotent per ``MS-RequestId``: pin ``request_id``
+        (e.g. ``derive_request_id(key, "customer")``) so that a creation repeated after a lost
+        answer returns the customer it made, instead of failing on its own, now taken, domain.
+
+        The answer's ``userCredentials`` (the new tenant's first admin password) are not kept: a
+        secret has no place in a resource that gets logged and stored.
+
+        :raise ValueError: required fields are empty (check :meth:`NewCustomer.missing_fields`
+            first, to tell the user)
+        :raise DomainNotAvailable: the domain belongs to another tenant
+        """
+        missing = new_customer.missing_fields()
+        if missing:
+            raise ValueError(f"A new customer needs: {', '.join(missing)}.")
+        response = self._request(
+            "POST", "/customers", json=new_customer.to_json(), request_id=request_id
+        )
+        return Customer.from_json(_json_body(response))
+
+    def find_customer(self, tenant_id_or_domain: str) -> Customer | None:
+        """The partner's customer with this tenant id or domain, or ``None``.
+
+        A tenant id (GUID) is read directly. Anything else is a domain (a bare prefix gets
+        ``.onmicrosoft.com``): Partner Center's domain search only knows ``starts_with``, so only
+        an exact, case-insensitive match counts (``contoso`` never links ``contoso2``). Search
+        results carry no billing profile: the match is read in full, country included.
+        """
+        value = (tenant_id_or_domain or "").strip()
+        if not value:
+            return None
+        if _is_guid(value):
+            try:
+                return self.get_customer(value)
+            except NotFoundError:
+                return None
+        domain = onmicrosoft_domain(value)
+        match = next(
+            (found for found in self.search_customers(domain) if found.has_domain(domain)), None
+        )
+        return self.get_customer(match.tenant_id) if match else None
+
+    def search_customers(self, prefix: str, field: str = "Domain") -> list[Customer]:
+        """The partner's customers whose ``field`` starts with ``prefix`` (case-insensitive).
+
+        :param field: a ``CustomerSearchField``: ``Domain``, ``CompanyName``,
+            ``IndirectReseller`` or ``IndirectCloudSolutionProvider``
+        :return: summaries (no billing profile: read one with :meth:`get_customer`)
+        """
+        search = {"Field": field, "Value": prefix, "Operator": "starts_with"}
+        params = {
+            "size": CUSTOMER_SEARCH_PAGE_SIZE,
+            "filter": jsonlib.dumps(search, separators=(",", ":")),
+        }
+        return self._collect("/customers", Customer.from_json, params=params)
+
     # === CARTS AND ORDERS === #
 
     def create_cart(
@@ -403,9 +471,12 @@ class PartnerCenterClient:
 
         1. An order already placed for the key (its lines carry :func:`order_marker`) is returned.
         2. Otherwise the known cart (``cart_id``) is checked out, or a cart is created first
-           (its id handed to ``on_cart_created``: persist it, and pass it back on a retry).
-        3. The checkout's ``MS-RequestId`` derives from the key, so retries after a crash repeat
-           the same checkout; "already submitted" leads to the existing order.
+           (:meth:`create_tagged_cart`; its id handed to ``on_cart_created``: persist it, and
+           pass it back on a retry).
+        3. :meth:`checkout_for_key`: the ``MS-RequestId`` derives from the key, so retries after
+           a crash repeat the same checkout; "already submitted" leads to the existing order.
+
+        A caller that persists each step (a provisioning engine) calls the three steps itself.
 
         A second cart is never created while a cart of the key may have been checked out: after a
         lost checkout answer, call again with the same key and ``cart_id``.
@@ -420,23 +491,33 @@ class PartnerCenterClient:
             _logger.info("Order for %s already placed: %s", marker, [o.id for o in existing])
             return CheckoutResult(orders=tuple(existing), cart_id=cart_id, recovered=True)
         if cart_id is None:
-            cart_id = self._create_tagged_cart(tenant_id, line_items, idempotency_key, country)
+            cart_id = self.create_tagged_cart(tenant_id, line_items, idempotency_key, country)
             if on_cart_created is not None:
                 on_cart_created(cart_id)
-        try:
-            result = self.checkout(
-                tenant_id,
-                cart_id,
-                request_id=derive_request_id(idempotency_key, "checkout", cart_id),
-            )
-        except CartAlreadySubmitted:
-            return self._recover_submitted_order(tenant_id, marker, cart_id)
-        except PartnerCenterError as error:
-            error.cart_id = cart_id  # the caller must retry with this cart, not a new one
-            raise
-        return result
+        return self.checkout_for_key(tenant_id, cart_id, idempotency_key)
 
-    def _create_tagged_cart(self, tenant_id, line_items, idempotency_key, country) -> str:
+    # The steps of place_order, for a caller that persists each one (a provisioning engine):
+    # 1. find_orders(tenant, order_marker(key)): an order exists -> done;
+    # 2. create_tagged_cart(...): persist the cart id before anything else;
+    # 3. checkout_for_key(tenant, cart_id, key), repeated with that cart until it returns.
+
+    def create_tagged_cart(
+        self,
+        tenant_id: str,
+        line_items: Sequence[CartLineItem],
+        idempotency_key: str,
+        country: str | None = None,
+    ) -> str:
+        """Create the cart of ``idempotency_key`` and return its id (persist it).
+
+        Its lines carry :func:`order_marker` (so the order can be found without the checkout
+        answer) and its ``MS-RequestId`` derives from the key and the lines: repeated with the same
+        key and lines, the step answers the same cart instead of making a second one.
+
+        :param country: the customer's country; when given, a stale availability is read again
+            and the cart retried once (with the request id of the refreshed lines)
+        :raise StaleAvailability: the availability is stale and no ``country`` was given
+        """
         tagged = tag_line_items(line_items, order_marker(idempotency_key))
         request_id = derive_request_id(idempotency_key, "cart", _fingerprint(tagged))
         try:
@@ -448,17 +529,43 @@ class PartnerCenterClient:
             request_id = derive_request_id(idempotency_key, "cart", _fingerprint(fresh))
             return self.create_cart(tenant_id, fresh, request_id=request_id).id
 
+    def checkout_for_key(
+        self, tenant_id: str, cart_id: str, idempotency_key: str
+    ) -> CheckoutResult:
+        """Check out the cart of ``idempotency_key``: one order, however often the step repeats.
+
+        The ``MS-RequestId`` derives from the key and the cart, so a repeat after a lost answer
+        repeats the same checkout. A cart submitted under another request id (by an older process)
+        answers "already submitted": its order is then found by the key's marker
+        (``recovered=True``), waiting up to ``order_visibility_timeout`` for the order list to
+        show it (not at all in job mode).
+
+        :raise OrderNotVisibleYet: submitted, but not listed yet: repeat this step after
+            ``retry_after`` with the same cart; never create another cart
+        :raise PartnerCenterError: any other failure, with ``cart_id`` set: repeat with this cart
+        """
+        request_id = derive_request_id(idempotency_key, "checkout", cart_id)
+        try:
+            return self.checkout(tenant_id, cart_id, request_id=request_id)
+        except CartAlreadySubmitted:
+            pass  # submitted earlier under another request id: its order exists, find it below
+        except PartnerCenterError as error:
+            error.cart_id = cart_id  # the caller must retry with this cart, not a new one
+            raise
+        return self._recover_submitted_order(tenant_id, order_marker(idempotency_key), cart_id)
+
     def _recover_submitted_order(self, tenant_id, marker, cart_id) -> CheckoutResult:
         deadline = self._clock() + self.config.order_visibility_timeout
         while True:
             orders = self.find_orders(tenant_id, marker)
             if orders:
                 return CheckoutResult(orders=tuple(orders), cart_id=cart_id, recovered=True)
-            if self._clock() + self.config.poll_interval > deadline:
-                error = OrderNotVisibleYet()
+            wait = self.config.poll_interval
+            if self.config.job_mode or self._clock() + wait > deadline:
+                error = OrderNotVisibleYet(retry_after=wait)
                 error.cart_id = cart_id
                 raise error
-            self._sleep(self.config.poll_interval)
+            self._sleep(wait)
 
     def refresh_line_items(
         self, line_items: Sequence[CartLineItem], country: str
@@ -544,8 +651,12 @@ class PartnerCenterClient:
         answer = accepted
         while True:
             wait = parse_retry_after(answer.headers.get("Retry-After")) or self.config.poll_interval
-            if self._clock() + wait > deadline:
-                raise TransientError("The subscription update is still running: check it later.")
+            if self.config.job_mode or self._clock() + wait > deadline:
+                raise TransientError(
+                    "Partner Center accepted the subscription update and is still applying it: "
+                    "read the subscription again later.",
+                    retry_after=wait,
+                )
             self._sleep(wait)
             answer = self._request("GET", location)
             if _operation_finished(answer):
@@ -627,6 +738,8 @@ class PartnerCenterClient:
             if response is not None:
                 response.close()
             if delay is None or not self._can_wait(delay, attempt, call.deadline):
+                if delay is not None and error.retry_after is None:
+                    error.retry_after = delay  # when to repeat the call (job mode: at once)
                 raise error
             _logger.info(
                 "Partner Center %s %s: retrying in %.2fs after %s (attempt %d, correlation %s)",
@@ -723,6 +836,8 @@ class PartnerCenterClient:
         return error, None, True
 
     def _can_wait(self, delay: float, attempt: int, deadline: float) -> bool:
+        if self.config.job_mode:
+            return False  # a background worker never sleeps: the error says when to come back
         return attempt <= self.config.max_retries and self._clock() + delay < deadline
 
     def _backoff(self, attempt: int) -> float:
@@ -762,6 +877,8 @@ def error_from_response(
         kind = StaleAvailability
     elif code == CODE_CART_ALREADY_SUBMITTED:
         kind = CartAlreadySubmitted
+    elif code == CODE_DOMAIN_EXISTS:
+        kind = DomainNotAvailable
     elif status == 409:
         kind = CartInProgress if code == CODE_CART_IN_PROGRESS else conflict
     elif status == 401:
@@ -828,6 +945,14 @@ def _json_body(response: requests.Response):
             if response.request is not None
             else None,
         ) from exc
+
+
+def _is_guid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _seg(value: str) -> str:

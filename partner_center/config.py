@@ -34,6 +34,13 @@ class ClientConfig:
     Timeouts and waits are in seconds. ``deadline_seconds`` bounds one logical call, retries and
     waits included. ``ca_file`` is the PEM bundle to trust (the simulator's self-signed
     certificate); ``None`` trusts the usual public authorities.
+
+    ``job_mode`` is for background workers that run one step per job and must never block: the
+    client then never sleeps. What it would have waited for (429, 409, 5xx, lost connections, an
+    order not listed yet, a 202 update still running) is raised at once as a
+    :class:`~partner_center.errors.RetryableError` whose ``retry_after`` says when to run the step
+    again. Idempotency is unchanged: repeat the step with the same key and it sends the same
+    ``MS-RequestId``.
     """
 
     tenant: str = ""
@@ -58,6 +65,7 @@ class ClientConfig:
     ca_file: str | None = None
     proxies: dict | None = field(default=None, compare=False)
     locale: str = "en-US"
+    job_mode: bool = False
 
     def __post_init__(self):
         if self.auth_mode not in AUTH_MODES:
@@ -96,6 +104,10 @@ class ClientConfig:
     def replace(self, **changes) -> ClientConfig:
         """A copy with some settings changed (the config itself is immutable)."""
         return dataclasses.replace(self, **changes)
+
+    def for_job(self) -> ClientConfig:
+        """A copy for a background job: nothing waits, retryable failures are raised at once."""
+        return self.replace(job_mode=True)
 
     @classmethod
     def for_simulator(cls, base_url: str, ca_file: str | None, **settings) -> ClientConfig:

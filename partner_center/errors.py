@@ -15,6 +15,9 @@ CODE_CART_IN_PROGRESS = 800064
 CODE_CART_ALREADY_SUBMITTED = 800065
 CODE_NOT_SOLD_IN_COUNTRY = 800070
 CODE_CANCELLATION_WINDOW_PASSED = 900117
+# Microsoft documents no code for "the domain of a new customer is taken": this is the one the
+# simulator sends. A taken domain is recognised by this code whatever the HTTP status (400/409).
+CODE_DOMAIN_EXISTS = 600011
 
 
 class PartnerCenterError(Exception):
@@ -30,6 +33,9 @@ class PartnerCenterError(Exception):
     default_description = "Partner Center reported an error."
     # Set by ``place_order`` when the failure happened after a cart was created: retry with it.
     cart_id: str | None = None
+    # Seconds to wait before repeating the call; ``None``: repeating it unchanged will not help.
+    # Only :class:`RetryableError` and its subclasses set it.
+    retry_after: float | None = None
 
     def __init__(
         self,
@@ -100,20 +106,27 @@ class PermissionDeniedError(PartnerCenterError):
     )
 
 
-class ThrottledError(PartnerCenterError):
-    """HTTP 429 still answered when the retry budget or deadline ran out.
+class RetryableError(PartnerCenterError):
+    """A failure that the same call may overcome later: wait ``retry_after`` seconds, then repeat
+    it with the same idempotency key (and cart id).
 
-    :param retry_after: seconds Partner Center asked to wait before the next call
+    A background job catches this one type and reschedules itself instead of sleeping.
+
+    :param retry_after: seconds to wait (``Retry-After``, a documented wait, or a backoff step)
     """
-
-    default_description = "Partner Center is throttling this partner's calls: try again later."
 
     def __init__(self, description: str | None = None, *, retry_after: float | None = None, **kw):
         self.retry_after = retry_after
         super().__init__(description, **kw)
 
 
-class TransientError(PartnerCenterError):
+class ThrottledError(RetryableError):
+    """HTTP 429 still answered when the retry budget or deadline ran out (or in job mode)."""
+
+    default_description = "Partner Center is throttling this partner's calls: try again later."
+
+
+class TransientError(RetryableError):
     """No definitive answer: 5xx, connection errors or timeouts after the retries, or deadline.
 
     The same logical call may be repeated later with the same ``request_id``.
@@ -143,17 +156,13 @@ class StaleAvailability(NotFoundError):
     )
 
 
-class ConflictError(PartnerCenterError):
+class ConflictError(RetryableError):
     """HTTP 409: the resource is busy (for example a subscription renewing)."""
 
     default_description = (
         "Partner Center reports a conflicting operation on this resource (it may be renewing): "
         "try again in a few minutes."
     )
-
-    def __init__(self, description: str | None = None, *, retry_after: float | None = None, **kw):
-        self.retry_after = retry_after
-        super().__init__(description, **kw)
 
 
 class CartInProgress(ConflictError):
@@ -168,7 +177,7 @@ class CartAlreadySubmitted(PartnerCenterError):
     default_description = "This cart was already submitted: its order exists in Partner Center."
 
 
-class OrderNotVisibleYet(PartnerCenterError):
+class OrderNotVisibleYet(RetryableError):
     """A cart was submitted but its order is not listed yet (listing may lag up to 15 minutes).
 
     Retry the same logical checkout later with the same idempotency key and cart id: a second
@@ -178,6 +187,16 @@ class OrderNotVisibleYet(PartnerCenterError):
     default_description = (
         "The order was submitted but Partner Center does not list it yet: check again in a few "
         "minutes (no new order will be placed)."
+    )
+
+
+class DomainNotAvailable(PartnerCenterError):
+    """A new customer's domain is taken (by another tenant, or by an earlier creation whose
+    answer was lost and which was repeated with another request id: look it up first)."""
+
+    default_description = (
+        "This domain is already used by another Microsoft tenant: choose another domain prefix, "
+        "or link the existing customer if it is this one."
     )
 
 

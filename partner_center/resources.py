@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any, Union
 
@@ -308,31 +308,160 @@ class Availability:
 
 # === CUSTOMERS === #
 
+ONMICROSOFT_SUFFIX = ".onmicrosoft.com"
+
+# Where a new customer needs an organization registration number (INN) and a contact phone
+# number (create-a-customer and the Address resource of the Partner Center docs).
+REGISTRATION_NUMBER_COUNTRIES = frozenset(
+    {
+        *("AM", "AZ", "BY", "HU", "KZ", "KG", "MD", "RU", "TJ", "UZ", "UA"),
+        *("IN", "BR", "ZA", "PL", "AE", "SA", "TR", "TH", "VN", "MM", "IQ", "SS", "VE"),
+    }
+)
+
+
+def onmicrosoft_domain(value: str | None) -> str:
+    """A customer domain: a bare prefix (``contoso``) becomes ``contoso.onmicrosoft.com``, a full
+    domain is kept as written (domains compare case-insensitively)."""
+    text = (value or "").strip().rstrip(".")
+    return f"{text}{ONMICROSOFT_SUFFIX}" if text and "." not in text else text
+
+
+def _mapping(value: Any) -> Mapping:
+    return value if isinstance(value, Mapping) else {}
+
 
 @dataclass(frozen=True)
 class Customer:
+    """A customer tenant of the partner: what a person checks before linking it to a partner
+    record (tenant id, company, default domain, country, relationship).
+
+    Search results and customer lists carry no billing profile: their ``country`` is often
+    ``None`` until the customer is read by id.
+    """
+
     tenant_id: str
     company_name: str | None = None
-    domain: str | None = None
+    domain: str | None = None  # the default domain, e.g. contoso.onmicrosoft.com
     country: str | None = None
-    relationship_to_partner: str | None = None
+    relationship_to_partner: str | None = None  # reseller, advisor, none, ...
+    commerce_id: str | None = None
+    custom_domains: tuple[str, ...] = ()
+    allow_delegated_access: bool | None = None
+    associated_partner_id: str | None = None  # the indirect reseller, for an indirect provider
+    culture: str | None = None
+    billing_email: str | None = None
+
+    def has_domain(self, domain: str | None) -> bool:
+        """Whether ``domain`` is this customer's default or a custom domain (any case)."""
+        wanted = (domain or "").strip().rstrip(".").lower()
+        known = {name.lower() for name in (self.domain, *self.custom_domains) if name}
+        return bool(wanted) and wanted in known
 
     @classmethod
     def from_json(cls, payload: Mapping) -> Customer:
         payload = _require_mapping(payload, "customer")
-        company = _get(payload, "companyProfile", default={}) or {}
-        billing = _get(payload, "billingProfile", default={}) or {}
-        address = (billing.get("defaultAddress") if isinstance(billing, Mapping) else None) or {}
-        tenant_id = _text(_get(payload, "id")) or _text(company.get("tenantId"))
+        company = _mapping(_get(payload, "companyProfile"))
+        billing = _mapping(_get(payload, "billingProfile"))
+        address = _mapping(_get(billing, "defaultAddress")) or _mapping(_get(company, "address"))
+        tenant_id = _text(_get(payload, "id")) or _text(_get(company, "tenantId"))
         if tenant_id is None:
             raise MalformedDataError("A customer has no id.", column="id")
+        delegated = _get(payload, "allowDelegatedAccess")
         return cls(
             tenant_id=tenant_id,
-            company_name=_text(company.get("companyName")) or _text(billing.get("companyName")),
-            domain=_text(company.get("domain")),
-            country=(_text(address.get("country")) or "").upper() or None,
+            company_name=_text(_get(company, "companyName")) or _text(_get(billing, "companyName")),
+            domain=_text(_get(company, "domain")),
+            country=(_text(_get(address, "country")) or "").upper() or None,
             relationship_to_partner=_text(_get(payload, "relationshipToPartner")),
+            commerce_id=_text(_get(payload, "commerceId")),
+            custom_domains=_strings(_get(payload, "customDomains")),
+            allow_delegated_access=None if delegated is None else bool(delegated),
+            associated_partner_id=_text(_get(payload, "associatedPartnerId")),
+            culture=_text(_get(billing, "culture")),
+            billing_email=_text(_get(billing, "email")),
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewCustomer:
+    """A customer tenant to create (``POST /customers``), in the shape a sales order knows it.
+
+    Every field is text, trimmed; ``domain`` may be a bare prefix, completed to
+    ``<prefix>.onmicrosoft.com`` (the tenant's permanent default domain); ``country`` is the
+    ISO code, upper-cased. ``state`` follows the market's address rules (two letters where a
+    market has states). Build one, check :meth:`missing_fields`, refuse with their names if any.
+    """
+
+    domain: str = ""
+    company_name: str = ""
+    email: str = ""  # the billing contact's address
+    culture: str = ""  # e.g. en-US: communication and currency
+    language: str = ""  # two letters, e.g. en
+    country: str = ""
+    city: str = ""
+    state: str = ""
+    address_line1: str = ""
+    address_line2: str = ""
+    postal_code: str = ""
+    first_name: str = ""  # the contact at the customer's company
+    last_name: str = ""
+    phone_number: str = ""
+    organization_registration_number: str = ""
+
+    _ALWAYS_REQUIRED = (
+        *("domain", "company_name", "email", "culture", "language"),
+        *("country", "city", "address_line1", "postal_code", "first_name", "last_name"),
+    )
+    _REQUIRED_IN_LISTED_COUNTRIES = ("phone_number", "organization_registration_number")
+
+    def __post_init__(self):
+        for item in fields(self):
+            object.__setattr__(self, item.name, (getattr(self, item.name) or "").strip())
+        object.__setattr__(self, "domain", onmicrosoft_domain(self.domain))
+        object.__setattr__(self, "country", self.country.upper())
+
+    def missing_fields(self) -> tuple[str, ...]:
+        """The names of the required fields left empty (attribute names, in declaration order).
+
+        Phone number and organization registration number are required only in the countries
+        Microsoft lists (:data:`REGISTRATION_NUMBER_COUNTRIES`).
+        """
+        required = set(self._ALWAYS_REQUIRED)
+        if self.country in REGISTRATION_NUMBER_COUNTRIES:
+            required.update(self._REQUIRED_IN_LISTED_COUNTRIES)
+        return tuple(
+            item.name
+            for item in fields(self)
+            if item.name in required and not getattr(self, item.name)
+        )
+
+    def to_json(self) -> dict:
+        """The documented request body; optional fields are left out when empty."""
+        company = {"domain": self.domain, "companyName": self.company_name}
+        address = {
+            "country": self.country,
+            "city": self.city,
+            "state": self.state,
+            "addressLine1": self.address_line1,
+            "addressLine2": self.address_line2,
+            "postalCode": self.postal_code,
+            "firstName": self.first_name,
+            "lastName": self.last_name,
+            "phoneNumber": self.phone_number,
+        }
+        if self.organization_registration_number:
+            company["organizationRegistrationNumber"] = self.organization_registration_number
+        return {
+            "companyProfile": {key: value for key, value in company.items() if value},
+            "billingProfile": {
+                "email": self.email,
+                "culture": self.culture,
+                "language": self.language,
+                "companyName": self.company_name,
+                "defaultAddress": {key: value for key, value in address.items() if value},
+            },
+        }
 
 
 # === CARTS AND ORDERS === #

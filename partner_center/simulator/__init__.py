@@ -97,6 +97,22 @@ Perpetual SKUs may also have ``Segment = Education`` rows: keep ``Commercial``. 
 for the whole term; numbers drop trailing zeros (``115.2``). ``month=YYYYMM`` keeps only rows
 effective during that month.
 
+Customers
+=========
+``POST /v1/customers`` creates a customer (201, the Customer resource plus a one-time
+``userCredentials``): the documented body ``{companyProfile{domain, companyName?,
+organizationRegistrationNumber?}, billingProfile{email, culture, language, companyName,
+defaultAddress{country, city, state, addressLine1, addressLine2?, postalCode, firstName, lastName,
+phoneNumber}}}``, keys in any case. Missing required fields answer 400 / 400001 listing them in
+``description`` and ``data`` (``phoneNumber`` and ``organizationRegistrationNumber`` are required
+only in the countries Microsoft lists); a domain any customer has answers 409 / 600011 (the
+simulator's code: Microsoft documents none); the country must be a simulated market. The same
+``MS-RequestId`` replays the first answer (the same customer). Created customers are kept in the
+state file like the demo ones. ``GET /v1/customers`` lists customers without their billing profile
+(as Partner Center does); ``?filter={"Field":"Domain"|"CompanyName","Value":"...","Operator":
+"starts_with"}`` (URL-encoded) searches, case-insensitively; ``?size=N`` pages through
+``links.next`` and its ``MS-ContinuationToken`` header.
+
 Orders and provisioning
 =======================
 Carts validate ``catalogItemId`` against the current availability (stale → 404/400019; not sold

@@ -17,6 +17,8 @@ Perpetual licences: the "Perpetual ID" is the entitlement's ``referenceOrder`` (
 import base64
 import functools
 import json
+import re
+import secrets
 import time
 import uuid
 
@@ -43,6 +45,27 @@ CUSTOMER_NAMESPACE = uuid.UUID("5e1c0a7e-0000-4c5a-9e00-0000000c0570")
 PROVISIONING_PENDING = "PrefulfillmentPending"
 PROVISIONING_UNFULFILLED = "Unfulfilled"
 PROVISIONING_FULFILLED = "Fulfilled"
+# Countries where a new customer needs organizationRegistrationNumber and a phone number
+# (Microsoft's create-a-customer doc; kept apart from the client's copy on purpose).
+REGISTRATION_NUMBER_COUNTRIES = {
+    "AM", "AZ", "BY", "HU", "KZ", "KG", "MD", "RU", "TJ", "UZ", "UA", "IN", "BR", "ZA", "PL",
+    "AE", "SA", "TR", "TH", "VN", "MM", "IQ", "SS", "VE",
+}
+# Required fields of a create-a-customer body: (section, camelCase field).
+CUSTOMER_REQUIRED = (
+    ("companyProfile", "domain"), ("billingProfile", "email"), ("billingProfile", "culture"),
+    ("billingProfile", "language"), ("billingProfile", "companyName"),
+    ("defaultAddress", "country"), ("defaultAddress", "city"),
+    ("defaultAddress", "addressLine1"), ("defaultAddress", "postalCode"),
+    ("defaultAddress", "firstName"), ("defaultAddress", "lastName"),
+)
+ADDRESS_FIELDS = ("country", "city", "state", "addressLine1", "addressLine2", "postalCode",
+                  "firstName", "lastName", "phoneNumber")
+CUSTOMER_SEARCH_FIELDS = {"domain": "domain", "companyname": "company_name",
+                          "indirectreseller": "associated_partner_id",
+                          "indirectcloudsolutionprovider": "associated_partner_id"}
+_DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$",
+                     re.IGNORECASE)
 
 
 def _lower_keys(mapping):
@@ -57,6 +80,15 @@ def _locked(method):
         with self.state.lock:
             return method(self, *args, **kwargs)
     return wrapper
+
+
+def _section(value):
+    """A request body's nested object with lower-cased keys ({} when absent or not an object)."""
+    return _lower_keys(value) if isinstance(value, dict) else {}
+
+
+def _text(value):
+    return value.strip() if isinstance(value, str) else ""
 
 
 def _is_guid(text):
@@ -102,22 +134,25 @@ class Commerce:
 
     def customer_json(self, record):
         tenant_id = record["tenant_id"]
+        company = {
+            "tenantId": tenant_id,
+            "domain": record["domain"],
+            "companyName": record["company_name"],
+            "attributes": {"objectType": "CustomerCompanyProfile"},
+        }
+        if record.get("organization_registration_number"):
+            company["organizationRegistrationNumber"] = record["organization_registration_number"]
         return {
             "id": tenant_id,
             "commerceId": tenant_id,
-            "companyProfile": {
-                "tenantId": tenant_id,
-                "domain": record["domain"],
-                "companyName": record["company_name"],
-                "attributes": {"objectType": "CustomerCompanyProfile"},
-            },
+            "companyProfile": company,
             "billingProfile": {
                 "id": str(uuid.uuid5(CUSTOMER_NAMESPACE, tenant_id + ":billing")),
-                "email": f"billing@{record['domain']}",
+                "email": record.get("email") or f"billing@{record['domain']}",
                 "culture": record["culture"],
-                "language": record["culture"][:2],
+                "language": record.get("language") or record["culture"][:2],
                 "companyName": record["company_name"],
-                "defaultAddress": {"country": record["country"]},
+                "defaultAddress": record.get("address") or {"country": record["country"]},
                 "attributes": {"objectType": "CustomerBillingProfile"},
             },
             "relationshipToPartner": "reseller",
@@ -125,6 +160,118 @@ class Commerce:
             "links": {"self": link(f"/customers/{tenant_id}")},
             "attributes": {"objectType": "Customer"},
         }
+
+    def customer_summary_json(self, record):
+        """A customer as lists and searches show it: company profile only, no billing profile."""
+        tenant_id = record["tenant_id"]
+        return {
+            "id": tenant_id,
+            "companyProfile": {
+                "tenantId": tenant_id,
+                "domain": record["domain"],
+                "companyName": record["company_name"],
+                "links": {"self": link(f"/customers/{tenant_id}/profiles/company")},
+                "attributes": {"objectType": "CustomerCompanyProfile"},
+            },
+            "relationshipToPartner": "reseller",
+            "links": {"self": link(f"/customers/{tenant_id}")},
+            "attributes": {"objectType": "Customer"},
+        }
+
+    def create_customer(self, body):
+        """``POST /customers``: a new tenant with its reseller relationship.
+
+        Required fields missing -> 400 listing them (also in ``data``); a domain any customer
+        already has -> 409 / ``CODE_DOMAIN_EXISTS``. A repeated ``MS-RequestId`` never gets here:
+        the dispatcher replays the first answer (the same customer).
+        """
+        record = self._new_customer_record(body)
+        with self.state.mutate() as data:
+            wanted = record["domain"].lower()
+            if any(other["domain"].lower() == wanted for other in data["customers"].values()):
+                raise SimError(409, errors.CODE_DOMAIN_EXISTS,
+                               f"The domain {record['domain']} is already in use: choose "
+                               "another domain prefix.")
+            data["customers"][record["tenant_id"]] = record
+        answer = self.customer_json(record)
+        # Partner Center answers the first admin's credentials once; they are never stored.
+        answer["userCredentials"] = {"userName": f"admin@{record['domain']}",
+                                     "password": secrets.token_urlsafe(12)}
+        return answer
+
+    def _new_customer_record(self, body):
+        company = _section(_section(body).get("companyprofile"))
+        billing = _section(_section(body).get("billingprofile"))
+        sections = {"companyProfile": company, "billingProfile": billing,
+                    "defaultAddress": _section(billing.get("defaultaddress"))}
+
+        def read(section, name):
+            return _text(sections[section].get(name.lower()))
+
+        country = read("defaultAddress", "country").upper()
+        required = list(CUSTOMER_REQUIRED)
+        if country in REGISTRATION_NUMBER_COUNTRIES:
+            required += [("defaultAddress", "phoneNumber"),
+                         ("companyProfile", "organizationRegistrationNumber")]
+        missing = [f"{section}.{name}" for section, name in required if not read(section, name)]
+        if missing:
+            description = f"Required fields are missing: {', '.join(missing)}."
+            raise SimError(400, errors.CODE_INVALID_REQUEST, description, body={
+                "code": errors.CODE_INVALID_REQUEST, "description": description,
+                "data": missing, "source": "PartnerCenter"})
+        self._check_new_customer_values(read, country)
+        address = {name: read("defaultAddress", name) for name in ADDRESS_FIELDS
+                   if read("defaultAddress", name)}
+        address["country"] = country
+        return {
+            "tenant_id": new_guid(), "company_name": read("billingProfile", "companyName"),
+            "country": country, "domain": read("companyProfile", "domain"),
+            "culture": read("billingProfile", "culture"),
+            "language": read("billingProfile", "language"),
+            "email": read("billingProfile", "email"), "address": address,
+            "organization_registration_number":
+                read("companyProfile", "organizationRegistrationNumber") or None,
+            "created": self.state.now(),
+        }
+
+    @staticmethod
+    def _check_new_customer_values(read, country):
+        domain = read("companyProfile", "domain")
+        if not _DOMAIN.match(domain):
+            raise invalid(f"companyProfile.domain {domain!r} is not a domain name such as "
+                          "contoso.onmicrosoft.com.")
+        if "@" not in read("billingProfile", "email"):
+            raise invalid("billingProfile.email is not an email address.")
+        if len(read("billingProfile", "language")) != 2:
+            raise invalid("billingProfile.language must be a two-letter language code.")
+        if country not in MARKETS:
+            raise invalid(f"Country {country} is not a simulated market "
+                          f"({', '.join(sorted(MARKETS))}).")
+
+    @_locked
+    def list_customers(self, filter_text=None, size=None, continuation=None):
+        """``GET /customers[?size=N][&filter={"Field","Value","Operator":"starts_with"}]``.
+
+        Pages of ``size`` (0 or none: all) continue through ``links.next`` and its
+        ``MS-ContinuationToken`` header, which carries the filter and the offset.
+        """
+        offset = 0
+        if continuation:
+            filter_text, offset = _read_continuation(continuation)
+        match = _customer_filter(filter_text)
+        page_size = _page_size(size)
+        records = [record for record in self.state.data["customers"].values() if match(record)]
+        page = records[offset:offset + page_size] if page_size else records[offset:]
+        body = collection([self.customer_summary_json(record) for record in page],
+                          "/customers", total=len(records))
+        following = offset + len(page)
+        if page_size and following < len(records):
+            token = base64.urlsafe_b64encode(json.dumps(
+                {"filter": filter_text, "offset": following}).encode()).decode()
+            body["links"]["next"] = {
+                "uri": f"/customers?size={page_size}&seekOperation=Next", "method": "GET",
+                "headers": [{"key": "MS-ContinuationToken", "value": token}]}
+        return body
 
     # === CARTS === #
 
@@ -721,6 +868,44 @@ class Commerce:
 
     def all_orders(self, tenant_id):
         return self.list_orders(tenant_id, include_lagging=True)
+
+
+def _customer_filter(filter_text):
+    """The record test of a customer search filter (``starts_with``, any case)."""
+    if not filter_text:
+        return lambda record: True
+    try:
+        search = _lower_keys(json.loads(filter_text))
+    except (TypeError, ValueError, AttributeError):
+        raise invalid("filter must be a JSON object {Field, Value, Operator}.") from None
+    attribute = CUSTOMER_SEARCH_FIELDS.get(str(search.get("field", "")).lower())
+    if attribute is None:
+        raise invalid("filter Field must be Domain, CompanyName, IndirectReseller or "
+                      "IndirectCloudSolutionProvider.")
+    if str(search.get("operator", "")).lower() != "starts_with":
+        raise invalid("starts_with is the only filter Operator customers support.")
+    prefix = str(search.get("value") or "").lower()
+    return lambda record: str(record.get(attribute) or "").lower().startswith(prefix)
+
+
+def _page_size(size):
+    if size in (None, ""):
+        return 0
+    try:
+        value = int(size)
+    except ValueError:
+        raise invalid("size must be a whole number.") from None
+    if value < 0:
+        raise invalid("size cannot be negative.")
+    return value
+
+
+def _read_continuation(token):
+    try:
+        state = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return state["filter"], int(state["offset"])
+    except (ValueError, KeyError, TypeError):
+        raise invalid("The continuation token is not valid.") from None
 
 
 def _cancel_deadline(start, days):

@@ -271,6 +271,7 @@ class Simulator(Dispatcher):
         add("GET", r"^/v1\.0/sales/pricesheets\(Market='(?P<market>[^']*)',"
                    r"PricesheetView='(?P<view>[^']*)'\)/\$value$", self._pricesheet, "pricesheet")
         add("GET", r"^/v1/customers$", self._customers, "api")
+        add("POST", r"^/v1/customers$", self._create_customer, "api")
         add("GET", _CUSTOMER + "$", self._customer, "api")
         add("POST", _CUSTOMER + "/carts$", self._create_cart, "api")
         add("GET", _CUSTOMER + "/carts/(?P<cart>[^/]+)$", self._get_cart, "api")
@@ -467,10 +468,16 @@ class Simulator(Dispatcher):
     # === COMMERCE HANDLERS === #
 
     def _customers(self, request):
-        with self.state.lock:
-            items = [self.commerce.customer_json(record)
-                     for record in self.state.data["customers"].values()]
-        return Reply(body=collection(items, "/customers"))
+        continuation = None
+        if (request.arg("seekOperation") or "").lower() == "next":
+            continuation = request.headers.get("MS-ContinuationToken")
+            if not continuation:
+                raise invalid("seekOperation=Next needs the MS-ContinuationToken header.")
+        return Reply(body=self.commerce.list_customers(
+            request.arg("filter"), request.arg("size"), continuation))
+
+    def _create_customer(self, request):
+        return Reply(201, self.commerce.create_customer(request.json()))
 
     def _customer(self, request):
         return Reply(body=self.commerce.customer_json(

@@ -17,8 +17,9 @@ Compact syntax (CLI ``--fault``, or a string where a rule is expected)::
 
     TARGET:KIND[:PROBABILITY[:COUNT]]
 
-    TARGET  an alias (see ``TARGETS``: token, discovery, products, pricesheet, customer, carts,
-            checkout, orders, subscriptions, subscription-patch, entitlements, api, any)
+    TARGET  an alias (see ``TARGETS``: token, discovery, products, pricesheet, customer,
+            customer-create, customer-search, carts, checkout, orders, subscriptions,
+            subscription-patch, entitlements, api, any)
             or ``[METHOD ]/regex`` (no colons), e.g. ``GET /v1/customers/[^/]+/orders``
     KIND    reset | drop_after_commit | drop | slow=SECONDS | accepted[=SECONDS]
             | status=NNN[/RETRY_AFTER] | NNN[/RETRY_AFTER]
@@ -44,6 +45,8 @@ TARGETS = {
     "catalogue": ("GET", r"^/v1/products"),
     "pricesheet": ("GET", r"^/v1\.0/sales/pricesheets"),
     "customer": ("GET", r"^/v1/customers/[^/]+$"),
+    "customer-create": ("POST", r"^/v1/customers$"),
+    "customer-search": ("GET", r"^/v1/customers$"),
     "carts": ("POST", r"^/v1/customers/[^/]+/carts$"),
     "checkout": ("POST", r"^/v1/customers/[^/]+/carts/[^/]+/checkout$"),
     "orders": ("GET", r"^/v1/customers/[^/]+/orders"),
