@@ -3,7 +3,7 @@
 Against the Partner Center simulator (5,000 SKUs by default) with an instance selling in 5
 countries (US, GB, DE, FR, GR) in 3 active currencies (USD, EUR, and ILS, which those markets do
 not price in: converted from USD with a conversion rate), it times, in a throwaway database with
-``ms_catalogue_sync`` installed and no demo data:
+``ms_catalogue_sync`` and ``ms_csp_simulator`` (the simulator environment) installed, no demo data:
 
 - the first sync, which creates everything, split into reading Partner Center and writing;
 - a second sync that finds nothing new, and checks that it wrote no ``product.template``,
@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import devenv  # noqa: E402 - the project's set-up, found through the path above
 
-MODULE = "ms_catalogue_sync"
+MODULES = "ms_catalogue_sync,ms_csp_simulator"  # the simulator environment is the demo addon's
 SYNC_DATABASE = "mscsp_bench_sync"
 LOAD_DATABASE = "mscsp_bench_load"
 HTTP_PORT = 8369  # never served: the measurement opens the registry without HTTP
@@ -126,8 +126,8 @@ def create_databases(pg, conf):
     """A fresh database with the module and no demo data, and a copy of it for the importer."""
     for database in (SYNC_DATABASE, LOAD_DATABASE):
         pg.drop_database(database)
-    devenv.banner(f"Creating {SYNC_DATABASE} with {MODULE} (no demo data)")
-    devenv.run(devenv.odoo_cmd(conf, "-d", SYNC_DATABASE, "-i", MODULE, "--without-demo=all",
+    devenv.banner(f"Creating {SYNC_DATABASE} with {MODULES} (no demo data)")
+    devenv.run(devenv.odoo_cmd(conf, "-d", SYNC_DATABASE, "-i", MODULES, "--without-demo=all",
                                "--stop-after-init", "--no-http", "--log-level=warn"))
     pg.psql_value("postgres", f'CREATE DATABASE "{LOAD_DATABASE}" TEMPLATE "{SYNC_DATABASE}"')
 
@@ -238,9 +238,9 @@ def configure_instance(registry, simulator):
 
 def timed_sync(registry, instance_id):
     """One Get Services Definition in a new environment (as a cron worker would run it)."""
-    from odoo.addons.ms_catalogue_sync.models import ms_csp_catalogue_sync
+    from odoo.addons.ms_catalogue_sync.models import ms_csp_instance
 
-    original = ms_csp_catalogue_sync.fetch_snapshot
+    original = ms_csp_instance.fetch_snapshot
     fetch_seconds = []
 
     def timed_fetch(*args, **kwargs):
@@ -251,7 +251,7 @@ def timed_sync(registry, instance_id):
             fetch_seconds.append(time.perf_counter() - started)
 
     with environment(registry) as env, \
-            patch.object(ms_csp_catalogue_sync, "fetch_snapshot", timed_fetch):
+            patch.object(ms_csp_instance, "fetch_snapshot", timed_fetch):
         started = time.perf_counter()
         run = env["ms.csp.instance"].browse(instance_id)._ms_get_services_definition()
         seconds = time.perf_counter() - started

@@ -42,7 +42,8 @@ VENV = ROOT / ".venv"
 ADDONS = ROOT / "addons"
 OCA_ADDONS = LOCAL / "oca-addons"
 LOGS = LOCAL / "logs"
-SUITE_MODULES = ("ms_catalogue_sync", "ms_software_subscriptions", "ms_perpetual_assets")
+SUITE_MODULES = ("ms_csp_base", "ms_catalogue_sync", "ms_software_subscriptions",
+                 "ms_perpetual_assets", "ms_csp_simulator")
 OCA_WHEELS = {"subscription_oca": "odoo-addon-subscription-oca==18.0.1.0.2"}
 RUN_DATABASE = "mscsp"
 TEST_DATABASE = "mscsp_test"
@@ -507,7 +508,8 @@ def ensure_run_database(pg, conf):
                      "--stop-after-init", "--log-level=warn"))
     elif not stamp.exists() or stamp.read_text() != fingerprint:
         say(f"the addons changed: updating them in {RUN_DATABASE}")
-        run(odoo_cmd(conf, "-d", RUN_DATABASE, "-u", ",".join(SUITE_MODULES),
+        modules = ",".join(SUITE_MODULES)  # -i installs addons new to the suite, -u the others
+        run(odoo_cmd(conf, "-d", RUN_DATABASE, "-i", modules, "-u", modules,
                      "--stop-after-init", "--log-level=warn"))
     stamp.write_text(fingerprint)
 
@@ -515,7 +517,7 @@ def ensure_run_database(pg, conf):
 DEMO_PREPARATION = """
 instances = env["ms.csp.instance"]
 instances._ms_wire_demo_to_simulator()
-demo = env.ref("ms_catalogue_sync.demo_instance", raise_if_not_found=False)
+demo = env.ref("ms_csp_simulator.demo_instance", raise_if_not_found=False)
 if demo and demo.last_sync_state in ("never", "failed"):
     run = demo._ms_get_services_definition()
     print("Demo catalogue sync:", run.state, run.error_message or run.log.splitlines()[-1])
@@ -666,7 +668,7 @@ ODOO_RESULT = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests")
 
 
 def run_odoo_tests(odoo_src):
-    """Install the three addons in a fresh database and run their tests with Odoo's runner.
+    """Install the suite's addons in a fresh database and run their tests with Odoo's runner.
 
     :return: (passed, failed, ok)
     """

@@ -1,13 +1,13 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 {
     "name": "Microsoft CSP: Partner Center Catalogue",
-    "summary": "Partner Center connections, Microsoft product types, catalogue and price sync",
+    "summary": "Microsoft product types, catalogue and price sync from Partner Center",
     "version": "18.0.1.0.0",
     "category": "Sales/Microsoft CSP",
     "website": "https://github.com/ms-csp-odoo/ms-csp-suite",
     "author": "Microsoft CSP suite contributors",
     "license": "AGPL-3",
-    "depends": ["sale", "mail"],
+    "depends": ["ms_csp_base"],
     "external_dependencies": {"python": ["msal", "requests", "ms-csp-partner-center"]},
     "data": [
         "security/ms_csp_security.xml",
@@ -20,9 +20,5 @@
         "views/res_config_settings_views.xml",
         "views/ms_csp_menus.xml",
     ],
-    "demo": [
-        "demo/ms_csp_demo.xml",
-    ],
-    "application": True,
     "installable": True,
 }

@@ -1,6 +1,5 @@
 from . import sync_memo
 from . import ms_csp_sku
-from . import ms_csp_credential
 from . import ms_csp_instance
 from . import ms_csp_price
 from . import ms_csp_conversion_rate

@@ -10,19 +10,14 @@ pricelist row.
 import functools
 import io
 import logging
-import threading
-import time
 from collections import defaultdict
-from decimal import Decimal
 
 import psycopg2.extensions
 
-from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo import fields, models
 from odoo.tools import SQL, float_repr, float_round
 
-from partner_center.errors import MalformedDataError, MissingRateError, PartnerCenterError
-from partner_center.snapshot import collector_paused, fetch_snapshot
+from partner_center.snapshot import collector_paused
 
 from ..const import (
     CATALOG_STATUS_AVAILABLE,
@@ -45,180 +40,10 @@ PRODUCT_KIND_FIELDS = ("type", "service_tracking", "categ_id", "uom_id", "compan
                        "sale_ok", "purchase_ok")
 # What distinguishes the Microsoft items of one pricelist (see _ms_create_pricelist_items)
 ITEM_VARYING = ("product_tmpl_id", "product_id", "fixed_price")
-SYNC_LOCK_NAMESPACE = 7_261_001  # pg advisory lock: one sync per instance at a time
 SKU_FIELDS = ["name", "code", "ms_product_id", "ms_sku_id", "instance_id", "kind", "catalog_status",
               "description", "publisher", "term_plans", "country_ids", "product_tmpl_id"]
 # Products made by the sync get no "created" message nor followers: the sync run lists them.
 NO_CHATTER = {"tracking_disable": True}
-
-
-def _testing():
-    return getattr(threading.current_thread(), "testing", False)
-
-
-class MsCspInstance(models.Model):
-    _inherit = "ms.csp.instance"
-
-    # === ENTRY POINTS === #
-
-    def action_get_services_definition(self):
-        """The button: sync now and show the run."""
-        self.ensure_one()
-        run = self._ms_get_services_definition(trigger="manual")
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "ms.csp.sync.run",
-            "res_id": run.id,
-            "view_mode": "form",
-            "target": "current",
-        }
-
-    @api.model
-    def _ms_cron_get_services_definition(self):
-        """The monthly cron: every active instance, each in its own transaction."""
-        instances = self.search([("active", "=", True)])
-        cron = self.env["ir.cron"]
-        for done, instance in enumerate(instances, start=1):
-            try:
-                instance._ms_get_services_definition(trigger="cron")
-            except Exception:  # pylint: disable=broad-exception-caught
-                # one failing instance does not stop the others
-                _logger.exception("Catalogue sync of instance %s failed", instance.id)
-                if not _testing():
-                    self.env.cr.rollback()
-            cron._notify_progress(done=done, remaining=len(instances) - done)
-
-    def _ms_get_services_definition(self, trigger="manual"):
-        """Sync this instance's catalogue and prices; returns the sync run (done or failed)."""
-        self.ensure_one()
-        self._ms_check_sync_settings()
-        if not self._ms_try_lock():
-            raise UserError(self.env._("A catalogue sync of %s is already running.", self.name))
-        try:
-            return self._ms_sync_locked(trigger)
-        finally:
-            self._ms_unlock()
-
-    # === FLOW === #
-
-    def _ms_sync_locked(self, trigger):
-        self.env["ms.csp.sync.run"].search([
-            ("instance_id", "=", self.id), ("state", "=", "running"),
-        ]).write({"state": "failed", "date_end": fields.Datetime.now(),
-                  "error_message": self.env._("Interrupted; a later run finished the work.")})
-        run = self.env["ms.csp.sync.run"].create({"instance_id": self.id, "trigger": trigger})
-        self.write({"last_sync_state": "running"})
-        self._ms_commit()
-        started = time.monotonic()
-        try:
-            snapshot = self._ms_fetch_snapshot(run)
-        except (PartnerCenterError, MalformedDataError) as error:
-            return self._ms_sync_failed(run, error, started)
-        run._ms_log(self.env._("Read %(skus)s SKUs and %(prices)s prices in %(seconds).1f s.",
-                      skus=len(snapshot.skus), prices=len(snapshot.prices),
-                      seconds=time.monotonic() - started))
-        try:
-            self.env["ms.csp.catalogue.applier"]._ms_apply(self, run, snapshot)
-        except Exception as error:  # pylint: disable=broad-exception-caught
-            return self._ms_apply_failed(run, error)
-        message = self.env._(
-            "%(new)s new, %(retired)s no longer available, %(prices)s price changes.",
-            new=run.new_count, retired=run.retired_count, prices=run.price_change_count)
-        run.write({"state": "done", "date_end": fields.Datetime.now(),
-                   "duration": time.monotonic() - started})
-        run._ms_log(message)
-        self.write({
-            "last_sync_state": "done", "last_sync_date": run.date_end,
-            "last_sync_message": message, "connection_state": "connected",
-        })
-        self._ms_commit()
-        return run
-
-    def _ms_fetch_snapshot(self, run):
-        """Read and check the whole catalogue; nothing is written here."""
-        previous = dict(self.env["ms.csp.sku"].search_fetch(
-            [("instance_id", "=", self.id)], ["code", "catalog_status"]).mapped(
-            lambda sku: (sku.code, sku.catalog_status)))
-        on_date = fields.Date.context_today(self)
-        rates = {}
-        supported = set()
-        for currency in self.active_currency_ids:
-            currency_rates = self.env["ms.csp.conversion.rate"]._ms_rates_for(
-                currency, self.company_id, on_date)
-            if currency_rates:
-                rates[currency.name] = {base: Decimal(str(rate))
-                                        for base, rate in currency_rates.items()}
-            supported.add(currency.name)
-        with self._ms_client() as client:
-            return fetch_snapshot(
-                client,
-                countries=self.country_ids.mapped("code"),
-                currencies=sorted(supported),
-                rates=rates,
-                decimals={c.name: c.decimal_places for c in self.active_currency_ids},
-                previous=previous,
-                lang=self.catalogue_lang,
-                on_date=on_date,
-            )
-
-    def _ms_sync_failed(self, run, error, started):
-        """Record a failed sync where the user looks: the run, the instance, its chatter."""
-        if isinstance(error, MissingRateError):
-            message = self.env._(
-                "Microsoft does not price in %(currency)s in the countries of %(instance)s and no "
-                "conversion rate into %(currency)s is set: add one in Microsoft CSP > "
-                "Configuration > Conversion Rates, then run Get Services Definition again. "
-                "Nothing was changed.", currency=error.target or error.currency,
-                instance=self.name)
-        elif isinstance(error, MalformedDataError):
-            message = self.env._(
-                "Microsoft's data could not be read: %s Nothing was changed.", error)
-        else:
-            message = self.env._("%s Nothing was changed.", self._ms_error_message(error))
-        run.write({"state": "failed", "date_end": fields.Datetime.now(), "error_message": message,
-                   "duration": time.monotonic() - started})
-        run._ms_log(message)
-        values = {"last_sync_state": "failed", "last_sync_message": message}
-        if not isinstance(error, (MissingRateError, MalformedDataError)):
-            self._ms_record_connection_error(error)
-        self.write(values)
-        self.message_post(body=message)
-        self._ms_commit()
-        return run
-
-    def _ms_apply_failed(self, run, error):
-        """An unexpected error while writing: committed batches stay, the next run finishes."""
-        _logger.exception("Catalogue sync of Partner Center instance %s failed", self.id)
-        if _testing():
-            raise error
-        self.env.cr.rollback()
-        message = self.env._(
-            "The sync stopped while writing the catalogue (%(error)s). The batches written so "
-            "far are complete; run Get Services Definition again to finish.", error=error)
-        run.write({"state": "failed", "date_end": fields.Datetime.now(), "error_message": message})
-        self.write({"last_sync_state": "failed", "last_sync_message": message})
-        self._ms_commit()
-        return run
-
-    def _ms_check_sync_settings(self):
-        if not self.country_ids:
-            raise UserError(self.env._("Choose the countries %s sells in first.", self.name))
-        if not self.active_currency_ids:
-            raise UserError(self.env._("Choose the active currencies of %s first.", self.name))
-
-    # === TRANSACTIONS === #
-
-    def _ms_commit(self):
-        """Commit outside tests: a sync's run, progress and batches must survive a crash."""
-        if not _testing():
-            self.env.cr.commit()  # pylint: disable=invalid-commit
-
-    def _ms_try_lock(self):
-        self.env.cr.execute("SELECT pg_try_advisory_lock(%s, %s)", (SYNC_LOCK_NAMESPACE, self.id))
-        return self.env.cr.fetchone()[0]
-
-    def _ms_unlock(self):
-        self.env.cr.execute("SELECT pg_advisory_unlock(%s, %s)", (SYNC_LOCK_NAMESPACE, self.id))
 
 
 class MsCspCatalogueApplier(models.AbstractModel):

@@ -1,71 +1,36 @@
+"""The catalogue side of an instance: settings, sync state, and the Get Services Definition flow.
+
+The flow reads and checks everything first (``partner_center.snapshot``) and writes nothing until
+then; the writing is ``ms.csp.catalogue.applier``'s (``ms_csp_catalogue_sync.py``).
+"""
+
 import logging
 import threading
+import time
+from decimal import Decimal
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import config
 
 from odoo.addons.base.models.res_partner import _lang_get
 
-from partner_center import ClientConfig, PartnerCenterClient
-from partner_center.errors import PartnerCenterError, ReconsentRequired
+from partner_center.errors import MalformedDataError, MissingRateError, PartnerCenterError
+from partner_center.snapshot import fetch_snapshot
 
 _logger = logging.getLogger(__name__)
 
-RECONSENT_ACTIVITY_SUMMARY = "Partner Center: consent again"
+SYNC_LOCK_NAMESPACE = 7_261_001  # pg advisory lock: one sync per instance at a time
+
+
+def _testing():
+    return getattr(threading.current_thread(), "testing", False)
 
 
 class MsCspInstance(models.Model):
-    """A connection to Microsoft Partner Center ("Microsoft Cloud Services settings")."""
+    """The catalogue side of a Partner Center instance: language, currencies, sync state."""
 
-    _name = "ms.csp.instance"
-    _description = "Partner Center Instance"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
-    _order = "sequence, id"
+    _inherit = "ms.csp.instance"
 
-    name = fields.Char(required=True, tracking=True)
-    sequence = fields.Integer(default=10)
-    active = fields.Boolean(default=True)
-    company_id = fields.Many2one(
-        "res.company", required=True, default=lambda self: self.env.company, tracking=True,
-        help="The company whose Partner Center account this is; its branches use it too.",
-    )
-    environment = fields.Selection(
-        [("microsoft", "Microsoft Partner Center"), ("simulator", "Partner Center simulator")],
-        required=True, default="microsoft", tracking=True,
-    )
-    simulator_url = fields.Char(
-        string="Simulator URL", help="Root URL of the Partner Center simulator, e.g. "
-        "https://127.0.0.1:8770.",
-    )
-    simulator_ca_file = fields.Char(
-        string="Simulator certificate", help="Path of the simulator's self-signed certificate "
-        "on the Odoo server.",
-    )
-    partner_tenant_id = fields.Char(
-        string="Partner tenant ID", required=True, tracking=True,
-        help="The Microsoft Entra tenant of your Partner Center account.",
-    )
-    auth_mode = fields.Selection(
-        [("app_user", "App + User (refresh token)"),
-         ("app_only", "App only (client credentials)")],
-        string="Authentication", required=True, default="app_user", tracking=True,
-        help="App + User is needed for price sheets and most reseller operations.",
-    )
-    client_id = fields.Char(string="Application (client) ID", groups="base.group_system")
-    client_secret = fields.Char(string="Client secret", groups="base.group_system")
-    refresh_token = fields.Char(
-        compute="_compute_refresh_token", inverse="_inverse_refresh_token",
-        groups="base.group_system",
-        help="Refresh token of the consenting admin (App + User). Partner Center returns a new one "
-        "on every use: Odoo keeps the latest.",
-    )
-    credential_ids = fields.One2many("ms.csp.credential", "instance_id", groups="base.group_system")
-    country_ids = fields.Many2many(
-        "res.country", string="Countries", tracking=True,
-        help="The countries you sell in: the catalogue is the superset of their SKUs and the "
-        "default prices the highest over their price sheets.",
-    )
     catalogue_lang = fields.Selection(
         _lang_get, string="Catalogue language", default="en_US", required=True,
         help="Descriptions come in this language where Microsoft translates them, in English "
@@ -78,11 +43,6 @@ class MsCspInstance(models.Model):
         "conversion rate.",
     )
     default_currency_id = fields.Many2one("res.currency", string="Default currency", tracking=True)
-    connection_state = fields.Selection(
-        [("not_tested", "Not tested"), ("connected", "Connected"), ("error", "Error")],
-        default="not_tested", readonly=True, copy=False, tracking=True,
-    )
-    connection_message = fields.Text(readonly=True, copy=False)
     last_sync_date = fields.Datetime(readonly=True, copy=False)
     last_sync_state = fields.Selection(
         [("never", "Never run"), ("running", "Running"), ("done", "Done"), ("failed", "Failed")],
@@ -95,21 +55,7 @@ class MsCspInstance(models.Model):
     sync_run_ids = fields.One2many("ms.csp.sync.run", "instance_id", string="Sync runs")
     pricelist_ids = fields.One2many("product.pricelist", "ms_instance_id", string="Pricelists")
 
-    _sql_constraints = [
-        ("name_company_unique", "unique(name, company_id)",
-         "An instance of this name already exists in this company."),
-    ]
-
     # === COMPUTES AND CONSTRAINTS === #
-
-    def _compute_refresh_token(self):
-        for instance in self:
-            instance.refresh_token = instance.sudo().credential_ids[:1].refresh_token
-
-    def _inverse_refresh_token(self):
-        for instance in self:
-            instance.sudo()._ms_credential(instance.env).write(
-                {"refresh_token": instance.refresh_token, "rotated": False})
 
     def _compute_counts(self):
         skus = self.env["ms.csp.sku"]._read_group(
@@ -132,163 +78,181 @@ class MsCspInstance(models.Model):
                     "currencies.", currency=instance.default_currency_id.name,
                     instance=instance.name))
 
-    @api.constrains("environment", "simulator_url")
-    def _check_simulator_url(self):
-        for instance in self:
-            if instance.environment == "simulator" and not instance.simulator_url:
-                raise ValidationError(self.env._("Give the simulator's URL for %s.", instance.name))
-
     @api.onchange("active_currency_ids")
     def _onchange_active_currency_ids(self):
         if self.default_currency_id not in self.active_currency_ids._origin:
             self.default_currency_id = self.active_currency_ids[:1]
 
-    # === PARTNER CENTER CLIENT === #
-
-    def _ms_client_config(self):
-        """The partner_center configuration of this instance (secrets read as superuser)."""
-        self.ensure_one()
-        instance = self.sudo()
-        settings = {
-            "tenant": instance.partner_tenant_id or "",
-            "client_id": instance.client_id or "",
-            "client_secret": instance.client_secret or "",
-            "refresh_token": instance.refresh_token or "",
-            "auth_mode": instance.auth_mode,
-        }  # English answers: the catalogue language is asked for where it is wanted
-        if instance.environment == "simulator":
-            return ClientConfig.for_simulator(
-                instance.simulator_url.rstrip("/"), instance.simulator_ca_file or None, **settings)
-        return ClientConfig(**settings)
-
-    def _ms_client(self, **overrides):
-        """A Partner Center client whose rotated refresh tokens are saved on this instance."""
-        self.ensure_one()
-        client_config = self._ms_client_config()
-        overrides = {**self.env.context.get("ms_csp_client_overrides", {}), **overrides}
-        if overrides:
-            client_config = client_config.replace(**overrides)
-        return PartnerCenterClient(
-            client_config, on_refresh_token=lambda token: self._ms_store_refresh_token(token))
-
-    def _ms_credential(self, env):
-        """The credential row of this instance in ``env`` (created when missing)."""
-        self.ensure_one()
-        credentials = env["ms.csp.credential"].sudo()
-        return credentials.search([("instance_id", "=", self.id)], limit=1) or \
-            credentials.create({"instance_id": self.id})
-
-    def _ms_store_refresh_token(self, token):
-        """Persist a rotated refresh token at once, in its own transaction.
-
-        The token Partner Center returns replaces the one just used: it must survive even when the
-        work that asked for it rolls back. The credential row is never written by that work, so its
-        own transaction cannot wait on the caller's locks.
-        """
-        self.ensure_one()
-        if not token:
-            return
-        if getattr(threading.current_thread(), "testing", False):
-            # A test's records are not committed: another transaction could not see them.
-            self._ms_credential(self.env).write({"refresh_token": token, "rotated": True})
-        else:
-            with self.env.registry.cursor() as cr:
-                self._ms_credential(self.env(cr=cr)).write(
-                    {"refresh_token": token, "rotated": True})
-        self.invalidate_recordset(["refresh_token"])
-
-    # === ACTIONS === #
-
-    def action_test_connection(self):
-        """Redeem the credentials and read the catalogue of the first country."""
-        self.ensure_one()
-        if not self.country_ids:
-            raise UserError(self.env._("Choose at least one country on %s first.", self.name))
-        try:
-            with self._ms_client() as client:
-                products = client.products(self.country_ids[0].code, "SoftwareSubscriptions")
-        except PartnerCenterError as error:
-            self._ms_record_connection_error(error)
-            return self._ms_notification(
-                self.env._("Connection failed"), self.connection_message, "danger")
-        self.write({
-            "connection_state": "connected",
-            "connection_message": self.env._(
-                "Connected: %(count)s software subscription products in %(country)s.",
-                count=len(products), country=self.country_ids[0].name),
-        })
-        return self._ms_notification(
-            self.env._("Connection works"), self.connection_message, "success")
+    # === CATALOGUE ACTIONS === #
 
     def action_open_skus(self):
-        return self._ms_action("action_ms_csp_sku", "instance_id")
+        return self._ms_action("ms_catalogue_sync.action_ms_csp_sku", "instance_id")
 
     def action_open_products(self):
-        return self._ms_action("action_ms_csp_products", "ms_instance_id", active_test=False)
+        return self._ms_action(
+            "ms_catalogue_sync.action_ms_csp_products", "ms_instance_id", active_test=False)
 
     def action_open_sync_runs(self):
-        return self._ms_action("action_ms_csp_sync_run", "instance_id")
+        return self._ms_action("ms_catalogue_sync.action_ms_csp_sync_run", "instance_id")
 
-    def _ms_action(self, xmlid, instance_field, **context):
-        """This addon's window action ``xmlid``, showing the records of this instance."""
+    # === ENTRY POINTS === #
+
+    def action_get_services_definition(self):
+        """The button: sync now and show the run."""
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(f"ms_catalogue_sync.{xmlid}")
-        action["domain"] = [(instance_field, "=", self.id)]
-        if context:
-            action["context"] = context
-        return action
-
-    @staticmethod
-    def _ms_notification(title, message, kind):
+        self._ms_check_can_call()
+        run = self._ms_get_services_definition(trigger="manual")
         return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {"title": title, "message": message, "type": kind,
-                       "sticky": kind != "success"},
+            "type": "ir.actions.act_window",
+            "res_model": "ms.csp.sync.run",
+            "res_id": run.id,
+            "view_mode": "form",
+            "target": "current",
         }
 
-    # === ERRORS === #
-
-    def _ms_error_message(self, error):
-        """What a user reads about a Partner Center error (never a secret: the client's texts
-        carry none)."""
-        if isinstance(error, ReconsentRequired):
-            return self.env._(
-                "Partner Center refused the refresh token of %(instance)s: it has expired or was "
-                "revoked. An administrator must consent again (secure application model) and "
-                "paste the new refresh token on the instance.", instance=self.name)
-        return self.env._("Partner Center answered: %s", error)
-
-    def _ms_record_connection_error(self, error):
-        """Put the instance in error, and ask the managers to act when consent is needed."""
-        self.ensure_one()
-        message = self._ms_error_message(error)
-        _logger.warning("Partner Center instance %s: %s", self.id, message)
-        self.write({"connection_state": "error", "connection_message": message})
-        if isinstance(error, ReconsentRequired):
-            self._ms_schedule_reconsent_activity(message)
-
-    def _ms_schedule_reconsent_activity(self, message):
-        managers = self.env.ref("ms_catalogue_sync.group_ms_csp_manager").users.filtered(
-            lambda user: not user.share and user.active and user._is_internal()
-            and self.company_id in user.company_ids)
-        open_for = self.activity_ids.filtered(
-            lambda activity: activity.summary == RECONSENT_ACTIVITY_SUMMARY).user_id
-        for manager in managers - open_for:
-            self.activity_schedule(
-                "mail.mail_activity_data_todo", summary=RECONSENT_ACTIVITY_SUMMARY,
-                note=message, user_id=manager.id)
-
-    # === DEMO === #
-
     @api.model
-    def _ms_wire_demo_to_simulator(self):
-        """Point the demo instance at the simulator ``make run`` started (odoo.conf options)."""
-        url = config.get("ms_csp_simulator_url")
-        instance = self.env.ref("ms_catalogue_sync.demo_instance", raise_if_not_found=False)
-        if not (url and instance):
-            return
-        instance.write({
-            "environment": "simulator", "simulator_url": url,
-            "simulator_ca_file": config.get("ms_csp_simulator_ca_file") or False,
+    def _ms_cron_get_services_definition(self):
+        """The monthly cron: every active instance, each in its own transaction."""
+        instances = self.search([("active", "=", True)])
+        cron = self.env["ir.cron"]
+        for done, instance in enumerate(instances, start=1):
+            try:
+                instance._ms_get_services_definition(trigger="cron")
+            except Exception:  # pylint: disable=broad-exception-caught
+                # one failing instance does not stop the others
+                _logger.exception("Catalogue sync of instance %s failed", instance.id)
+                if not _testing():
+                    self.env.cr.rollback()
+            cron._notify_progress(done=done, remaining=len(instances) - done)
+
+    def _ms_get_services_definition(self, trigger="manual"):
+        """Sync this instance's catalogue and prices; returns the sync run (done or failed)."""
+        self.ensure_one()
+        self._ms_check_sync_settings()
+        if not self._ms_try_lock():
+            raise UserError(self.env._("A catalogue sync of %s is already running.", self.name))
+        try:
+            return self._ms_sync_locked(trigger)
+        finally:
+            self._ms_unlock()
+
+    # === FLOW === #
+
+    def _ms_sync_locked(self, trigger):
+        self.env["ms.csp.sync.run"].search([
+            ("instance_id", "=", self.id), ("state", "=", "running"),
+        ]).write({"state": "failed", "date_end": fields.Datetime.now(),
+                  "error_message": self.env._("Interrupted; a later run finished the work.")})
+        run = self.env["ms.csp.sync.run"].create({"instance_id": self.id, "trigger": trigger})
+        self.write({"last_sync_state": "running"})
+        self._ms_commit()
+        started = time.monotonic()
+        try:
+            snapshot = self._ms_fetch_snapshot(run)
+        except (PartnerCenterError, MalformedDataError) as error:
+            return self._ms_sync_failed(run, error, started)
+        run._ms_log(self.env._("Read %(skus)s SKUs and %(prices)s prices in %(seconds).1f s.",
+                      skus=len(snapshot.skus), prices=len(snapshot.prices),
+                      seconds=time.monotonic() - started))
+        try:
+            self.env["ms.csp.catalogue.applier"]._ms_apply(self, run, snapshot)
+        except Exception as error:  # pylint: disable=broad-exception-caught
+            return self._ms_apply_failed(run, error)
+        message = self.env._(
+            "%(new)s new, %(retired)s no longer available, %(prices)s price changes.",
+            new=run.new_count, retired=run.retired_count, prices=run.price_change_count)
+        run.write({"state": "done", "date_end": fields.Datetime.now(),
+                   "duration": time.monotonic() - started})
+        run._ms_log(message)
+        self.write({
+            "last_sync_state": "done", "last_sync_date": run.date_end,
+            "last_sync_message": message, "connection_state": "connected",
         })
+        self._ms_commit()
+        return run
+
+    def _ms_fetch_snapshot(self, run):
+        """Read and check the whole catalogue; nothing is written here."""
+        previous = dict(self.env["ms.csp.sku"].search_fetch(
+            [("instance_id", "=", self.id)], ["code", "catalog_status"]).mapped(
+            lambda sku: (sku.code, sku.catalog_status)))
+        on_date = fields.Date.context_today(self)
+        rates = {}
+        supported = set()
+        for currency in self.active_currency_ids:
+            currency_rates = self.env["ms.csp.conversion.rate"]._ms_rates_for(
+                currency, self.company_id, on_date)
+            if currency_rates:
+                rates[currency.name] = {base: Decimal(str(rate))
+                                        for base, rate in currency_rates.items()}
+            supported.add(currency.name)
+        with self._ms_client() as client:
+            return fetch_snapshot(
+                client,
+                countries=self.country_ids.mapped("code"),
+                currencies=sorted(supported),
+                rates=rates,
+                decimals={c.name: c.decimal_places for c in self.active_currency_ids},
+                previous=previous,
+                lang=self.catalogue_lang,
+                on_date=on_date,
+            )
+
+    def _ms_sync_failed(self, run, error, started):
+        """Record a failed sync where the user looks: the run, the instance, its chatter."""
+        if isinstance(error, MissingRateError):
+            message = self.env._(
+                "Microsoft does not price in %(currency)s in the countries of %(instance)s and no "
+                "conversion rate into %(currency)s is set: add one in Microsoft CSP > "
+                "Configuration > Conversion Rates, then run Get Services Definition again. "
+                "Nothing was changed.", currency=error.target or error.currency,
+                instance=self.name)
+        elif isinstance(error, MalformedDataError):
+            message = self.env._(
+                "Microsoft's data could not be read: %s Nothing was changed.", error)
+        else:
+            message = self.env._("%s Nothing was changed.", self._ms_error_message(error))
+        run.write({"state": "failed", "date_end": fields.Datetime.now(), "error_message": message,
+                   "duration": time.monotonic() - started})
+        run._ms_log(message)
+        values = {"last_sync_state": "failed", "last_sync_message": message}
+        if not isinstance(error, (MissingRateError, MalformedDataError)):
+            self._ms_record_connection_error(error)
+        self.write(values)
+        self.message_post(body=message)
+        self._ms_commit()
+        return run
+
+    def _ms_apply_failed(self, run, error):
+        """An unexpected error while writing: committed batches stay, the next run finishes."""
+        _logger.exception("Catalogue sync of Partner Center instance %s failed", self.id)
+        if _testing():
+            raise error
+        self.env.cr.rollback()
+        message = self.env._(
+            "The sync stopped while writing the catalogue (%(error)s). The batches written so "
+            "far are complete; run Get Services Definition again to finish.", error=error)
+        run.write({"state": "failed", "date_end": fields.Datetime.now(), "error_message": message})
+        self.write({"last_sync_state": "failed", "last_sync_message": message})
+        self._ms_commit()
+        return run
+
+    def _ms_check_sync_settings(self):
+        if not self.country_ids:
+            raise UserError(self.env._("Choose the countries %s sells in first.", self.name))
+        if not self.active_currency_ids:
+            raise UserError(self.env._("Choose the active currencies of %s first.", self.name))
+
+    # === TRANSACTIONS === #
+
+    def _ms_commit(self):
+        """Commit outside tests: a sync's run, progress and batches must survive a crash."""
+        if not _testing():
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    def _ms_try_lock(self):
+        self.env.cr.execute("SELECT pg_try_advisory_lock(%s, %s)", (SYNC_LOCK_NAMESPACE, self.id))
+        return self.env.cr.fetchone()[0]
+
+    def _ms_unlock(self):
+        self.env.cr.execute("SELECT pg_advisory_unlock(%s, %s)", (SYNC_LOCK_NAMESPACE, self.id))

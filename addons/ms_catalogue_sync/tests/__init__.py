@@ -1,4 +1,3 @@
-from . import test_install
 from . import test_catalogue_sync
 from . import test_sync_errors
 from . import test_access_and_prices

@@ -1,11 +1,11 @@
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 
-from .common import MsCspSimulatorCase
+from .common import MsCspCatalogueCase
 
 
 @tagged("post_install", "-at_install")
-class TestAccessAndPrices(MsCspSimulatorCase):
+class TestAccessAndPrices(MsCspCatalogueCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -112,7 +112,7 @@ class TestAccessAndPrices(MsCspSimulatorCase):
         user = self.env["res.users"].with_context(no_reset_password=True).create({
             "name": "Branch user", "login": "ms.branch@example.com",
             "company_id": branch.id, "company_ids": [(6, 0, branch.ids)],
-            "groups_id": [(6, 0, [self.env.ref("ms_catalogue_sync.group_ms_csp_user").id])],
+            "groups_id": [(6, 0, [self.env.ref("ms_csp_base.group_ms_csp_user").id])],
         })
         visible = self.env["ms.csp.instance"].with_user(user).with_company(branch).search([])
         self.assertIn(self.instance, visible)

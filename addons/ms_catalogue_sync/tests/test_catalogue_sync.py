@@ -8,11 +8,11 @@ from odoo.tests import tagged
 from partner_center.catalogue import billing_periods
 
 from ..models.sync_memo import SYNC_MEMO
-from .common import COUNTRIES, MsCspSimulatorCase
+from .common import COUNTRIES, MsCspCatalogueCase
 
 
 @tagged("post_install", "-at_install")
-class TestCatalogueSync(MsCspSimulatorCase):
+class TestCatalogueSync(MsCspCatalogueCase):
     def test_test_connection_reads_the_catalogue(self):
         self.instance.action_test_connection()
         self.assertEqual(self.instance.connection_state, "connected")

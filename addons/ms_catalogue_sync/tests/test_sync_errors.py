@@ -1,7 +1,7 @@
 from odoo import Command
 from odoo.tests import tagged
 
-from .common import MsCspSimulatorCase
+from .common import MsCspCatalogueCase
 
 MALFORMED_SHEET = (
     '"ProductTitle","ProductId","SkuId","SkuTitle","Publisher","SkuDescription","UnitOfMeasure",'
@@ -13,7 +13,7 @@ MALFORMED_SHEET = (
 
 
 @tagged("post_install", "-at_install")
-class TestSyncErrors(MsCspSimulatorCase):
+class TestSyncErrors(MsCspCatalogueCase):
     """Each failure leaves the previous catalogue untouched and says why on the instance."""
 
     @classmethod
@@ -72,20 +72,21 @@ class TestSyncErrors(MsCspSimulatorCase):
     def test_503_storm_gives_up_and_keeps_the_catalogue(self):
         self.simulator.update_settings(month=1)
         self.simulator.set_faults(["pricesheet:503"])
-        self.instance = self.instance.with_context(ms_csp_client_overrides={
-            "deadline_seconds": 3, "backoff_base": 0.05, "backoff_max": 0.2})
+        self.client_settings.update(deadline_seconds=3, backoff_base=0.05, backoff_max=0.2)
         run = self.sync()
         self.assert_untouched_with_message(run, ["503"])
 
     def test_cron_syncs_every_instance_even_when_one_fails(self):
         broken = self.instance.copy({
-            "name": "Broken", "simulator_url": "https://127.0.0.1:9",
+            "name": "Broken",
             "country_ids": [Command.set(self.countries.ids)],
             "active_currency_ids": [Command.set(self.usd.ids)], "default_currency_id": self.usd.id,
         })
+        self.endpoints[broken.id] = "https://127.0.0.1:9"
+        self.addCleanup(self.endpoints.clear)
+        self.client_settings.update(deadline_seconds=2, backoff_base=0.05)
         self.simulator.update_settings(month=1)
-        self.env["ms.csp.instance"].with_context(ms_csp_client_overrides={
-            "deadline_seconds": 2, "backoff_base": 0.05})._ms_cron_get_services_definition()
+        self.env["ms.csp.instance"]._ms_cron_get_services_definition()
         self.assertEqual(broken.last_sync_state, "failed")
         self.assertEqual(self.instance.last_sync_state, "done")
         self.assertNotEqual(self.catalogue_state(), self.snapshot_before)

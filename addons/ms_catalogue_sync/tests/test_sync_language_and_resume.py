@@ -4,11 +4,11 @@ from odoo.tests import tagged
 
 from odoo.addons.ms_catalogue_sync.models import ms_csp_catalogue_sync
 
-from .common import MsCspSimulatorCase
+from .common import MsCspCatalogueCase
 
 
 @tagged("post_install", "-at_install")
-class TestSyncLanguage(MsCspSimulatorCase):
+class TestSyncLanguage(MsCspCatalogueCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -35,7 +35,7 @@ class TestSyncLanguage(MsCspSimulatorCase):
 
 
 @tagged("post_install", "-at_install")
-class TestSyncResume(MsCspSimulatorCase):
+class TestSyncResume(MsCspCatalogueCase):
     def test_a_crash_half_way_keeps_whole_batches_and_the_next_run_finishes(self):
         applier = type(self.env["ms.csp.catalogue.applier"])
         original = applier._ms_apply_batch
@@ -79,7 +79,7 @@ class TestSyncResume(MsCspSimulatorCase):
 
 
 @tagged("post_install", "-at_install")
-class TestSettings(MsCspSimulatorCase):
+class TestSettings(MsCspCatalogueCase):
     def test_settings_set_the_sync_schedule(self):
         settings = self.env["res.config.settings"].create({
             "ms_csp_sync_interval_number": 2, "ms_csp_sync_interval_type": "weeks"})

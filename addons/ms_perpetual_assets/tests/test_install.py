@@ -5,8 +5,8 @@ from odoo.tests import TransactionCase, tagged
 class TestInstall(TransactionCase):
     def test_perpetual_licences_section_is_under_the_suite_menu(self):
         menu = self.env.ref("ms_perpetual_assets.menu_ms_perpetual_licences")
-        self.assertEqual(menu.parent_id, self.env.ref("ms_catalogue_sync.menu_ms_csp_root"))
-        self.assertEqual(menu.groups_id, self.env.ref("ms_catalogue_sync.group_ms_csp_user"))
+        self.assertEqual(menu.parent_id, self.env.ref("ms_csp_base.menu_ms_csp_root"))
+        self.assertEqual(menu.groups_id, self.env.ref("ms_csp_base.group_ms_csp_user"))
 
     def test_installed_with_its_dependencies(self):
         modules = self.env["ir.module.module"].search([
