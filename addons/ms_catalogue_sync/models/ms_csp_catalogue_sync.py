@@ -7,6 +7,7 @@ finishes the work. Every write is a diff: a sync that finds nothing new writes n
 pricelist row.
 """
 
+import contextlib
 import functools
 import io
 import logging
@@ -61,7 +62,7 @@ class MsCspCatalogueApplier(models.AbstractModel):
     _name = "ms.csp.catalogue.applier"
     _description = "Microsoft Catalogue Sync: apply a snapshot"
 
-    def _ms_apply(self, instance, run, snapshot):
+    def _ms_apply(self, instance, run, snapshot, commit):
         skus = {sku.code: sku.id for sku in self.env["ms.csp.sku"].search_fetch(
             [("instance_id", "=", instance.id)], ["code"])}
         context = self._ms_context(instance, snapshot)
@@ -70,17 +71,22 @@ class MsCspCatalogueApplier(models.AbstractModel):
         self.env.cr.cache[SYNC_MEMO] = {}
         try:
             with collector_paused():
-                self._ms_apply_batches(instance, run, snapshot, codes, skus, context)
+                self._ms_apply_batches(instance, run, snapshot, codes, skus, context, commit)
         finally:
             self.env.cr.cache.pop(SYNC_MEMO, None)
 
-    def _ms_apply_batches(self, instance, run, snapshot, codes, skus, context):
-        """Each batch committed with its SKUs, products and prices; the run tells the progress."""
+    def _ms_apply_batches(self, instance, run, snapshot, codes, skus, context, commit):
+        """Each batch committed with its SKUs, products and prices; the run tells the progress.
+
+        Without ``commit`` each batch is a savepoint: a failing batch is undone as a rollback
+        would undo it, and the batches before it stay.
+        """
         for start in range(0, len(codes), BATCH_SIZE):
             batch = codes[start:start + BATCH_SIZE]
-            self._ms_apply_batch(instance, run, snapshot, batch, skus, context)
-            run.write({"sku_done": start + len(batch)})
-            instance._ms_commit()
+            with contextlib.nullcontext() if commit else self.env.cr.savepoint():
+                self._ms_apply_batch(instance, run, snapshot, batch, skus, context)
+                run.write({"sku_done": start + len(batch)})
+            instance._ms_commit(commit)
 
     def _ms_context(self, instance, snapshot):
         """What every batch needs, read once: currencies, countries, pricelists, prices, units."""

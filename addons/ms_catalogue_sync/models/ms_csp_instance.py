@@ -5,7 +5,6 @@ then; the writing is ``ms.csp.catalogue.applier``'s (``ms_csp_catalogue_sync.py`
 """
 
 import logging
-import threading
 import time
 from decimal import Decimal
 
@@ -18,12 +17,6 @@ from partner_center.errors import MalformedDataError, MissingRateError, PartnerC
 from partner_center.snapshot import fetch_snapshot
 
 _logger = logging.getLogger(__name__)
-
-SYNC_LOCK_NAMESPACE = 7_261_001  # pg advisory lock: one sync per instance at a time
-
-
-def _testing():
-    return getattr(threading.current_thread(), "testing", False)
 
 
 class MsCspInstance(models.Model):
@@ -98,10 +91,11 @@ class MsCspInstance(models.Model):
     # === ENTRY POINTS === #
 
     def action_get_services_definition(self):
-        """The button: sync now and show the run."""
+        """The button: queue a sync, wake the worker, show the run. Nothing is sent from here."""
         self.ensure_one()
         self._ms_check_can_call()
-        run = self._ms_get_services_definition(trigger="manual")
+        self._ms_check_sync_settings()
+        run = self._ms_queue_sync("manual")
         return {
             "type": "ir.actions.act_window",
             "res_model": "ms.csp.sync.run",
@@ -112,52 +106,66 @@ class MsCspInstance(models.Model):
 
     @api.model
     def _ms_cron_get_services_definition(self):
-        """The monthly cron: every active instance, each in its own transaction."""
-        instances = self.search([("active", "=", True)])
-        cron = self.env["ir.cron"]
-        for done, instance in enumerate(instances, start=1):
-            try:
-                instance._ms_get_services_definition(trigger="cron")
-            except Exception:  # pylint: disable=broad-exception-caught
-                # one failing instance does not stop the others
-                _logger.exception("Catalogue sync of instance %s failed", instance.id)
-                if not _testing():
-                    self.env.cr.rollback()
-            cron._notify_progress(done=done, remaining=len(instances) - done)
+        """The schedule (monthly by default): queue a sync of every active instance."""
+        for instance in self.search([("active", "=", True)]):
+            instance._ms_queue_sync("cron")
 
-    def _ms_get_services_definition(self, trigger="manual"):
-        """Sync this instance's catalogue and prices; returns the sync run (done or failed)."""
+    def _ms_queue_sync(self, trigger, wake=True):
+        """This instance's queued run, else a new one; ``wake`` triggers the sync worker."""
         self.ensure_one()
-        self._ms_check_sync_settings()
-        if not self._ms_try_lock():
-            raise UserError(self.env._("A catalogue sync of %s is already running.", self.name))
-        try:
-            return self._ms_sync_locked(trigger)
-        finally:
-            self._ms_unlock()
+        runs = self.env["ms.csp.sync.run"]
+        run = runs.search([("instance_id", "=", self.id), ("state", "=", "queued")], limit=1)
+        if not run:
+            run = runs.create({"instance_id": self.id, "trigger": trigger,
+                               "requested_by_id": self.env.uid})
+            run._ms_log(self.env._("Queued by %s.", self.env.user.name))
+        if wake:
+            self.env.ref("ms_catalogue_sync.cron_ms_csp_sync_worker")._trigger()
+        return run
+
+    def _ms_get_services_definition(self, trigger="manual", commit=True):
+        """Queue a sync of this instance and run it here (the demo set-up, benchmarks, tests).
+
+        :param commit: commit the run and every batch (``False``: each batch in a savepoint)
+        :return: the sync run, done or failed
+        """
+        self.ensure_one()
+        run = self._ms_queue_sync(trigger, wake=False)
+        with run._ms_claimed() as claimed:
+            if not claimed:
+                raise UserError(self.env._("A catalogue sync of %s is already running.",
+                                           self.name))
+            self._ms_sync_run(run, commit)
+        return run
 
     # === FLOW === #
 
-    def _ms_sync_locked(self, trigger):
+    def _ms_sync_run(self, run, commit):
+        """Sync this instance for a claimed ``run``: read everything, then write batch by batch.
+
+        Failures are recorded on the run and the instance, never raised: a sync's failure is
+        news for the people who look at the run, not an error of the worker.
+        """
         self.env["ms.csp.sync.run"].search([
             ("instance_id", "=", self.id), ("state", "=", "running"),
         ]).write({"state": "failed", "date_end": fields.Datetime.now(),
                   "error_message": self.env._("Interrupted; a later run finished the work.")})
-        run = self.env["ms.csp.sync.run"].create({"instance_id": self.id, "trigger": trigger})
+        run.write({"state": "running", "date_start": fields.Datetime.now()})
         self.write({"last_sync_state": "running"})
-        self._ms_commit()
+        self._ms_commit(commit)
         started = time.monotonic()
         try:
+            self._ms_check_sync_settings()
             snapshot = self._ms_fetch_snapshot(run)
-        except (PartnerCenterError, MalformedDataError) as error:
-            return self._ms_sync_failed(run, error, started)
+        except (PartnerCenterError, MalformedDataError, UserError) as error:
+            return self._ms_sync_failed(run, error, started, commit)
         run._ms_log(self.env._("Read %(skus)s SKUs and %(prices)s prices in %(seconds).1f s.",
                       skus=len(snapshot.skus), prices=len(snapshot.prices),
                       seconds=time.monotonic() - started))
         try:
-            self.env["ms.csp.catalogue.applier"]._ms_apply(self, run, snapshot)
+            self.env["ms.csp.catalogue.applier"]._ms_apply(self, run, snapshot, commit)
         except Exception as error:  # pylint: disable=broad-exception-caught
-            return self._ms_apply_failed(run, error)
+            return self._ms_apply_failed(run, error, commit)
         message = self.env._(
             "%(new)s new, %(retired)s no longer available, %(prices)s price changes.",
             new=run.new_count, retired=run.retired_count, prices=run.price_change_count)
@@ -168,7 +176,8 @@ class MsCspInstance(models.Model):
             "last_sync_state": "done", "last_sync_date": run.date_end,
             "last_sync_message": message, "connection_state": "connected",
         })
-        self._ms_commit()
+        run._ms_notify_requester()
+        self._ms_commit(commit)
         return run
 
     def _ms_fetch_snapshot(self, run):
@@ -198,7 +207,7 @@ class MsCspInstance(models.Model):
                 on_date=on_date,
             )
 
-    def _ms_sync_failed(self, run, error, started):
+    def _ms_sync_failed(self, run, error, started, commit):
         """Record a failed sync where the user looks: the run, the instance, its chatter."""
         if isinstance(error, MissingRateError):
             message = self.env._(
@@ -210,31 +219,39 @@ class MsCspInstance(models.Model):
         elif isinstance(error, MalformedDataError):
             message = self.env._(
                 "Microsoft's data could not be read: %s Nothing was changed.", error)
+        elif isinstance(error, UserError):
+            message = self.env._("%s Nothing was changed.", error.args[0])
         else:
             message = self.env._("%s Nothing was changed.", self._ms_error_message(error))
         run.write({"state": "failed", "date_end": fields.Datetime.now(), "error_message": message,
                    "duration": time.monotonic() - started})
         run._ms_log(message)
         values = {"last_sync_state": "failed", "last_sync_message": message}
-        if not isinstance(error, (MissingRateError, MalformedDataError)):
+        if isinstance(error, PartnerCenterError) and not isinstance(error, MissingRateError):
             self._ms_record_connection_error(error)
         self.write(values)
         self.message_post(body=message)
-        self._ms_commit()
+        run._ms_notify_requester()
+        self._ms_commit(commit)
         return run
 
-    def _ms_apply_failed(self, run, error):
-        """An unexpected error while writing: committed batches stay, the next run finishes."""
+    def _ms_apply_failed(self, run, error, commit):
+        """An unexpected error while writing: committed batches stay, the next run finishes.
+
+        As in production: the failing batch is rolled back (by ``cr.rollback()`` when
+        committing, by its savepoint otherwise), the failure recorded and committed.
+        """
         _logger.exception("Catalogue sync of Partner Center instance %s failed", self.id)
-        if _testing():
-            raise error
-        self.env.cr.rollback()
+        if commit:
+            self.env.cr.rollback()
         message = self.env._(
             "The sync stopped while writing the catalogue (%(error)s). The batches written so "
             "far are complete; run Get Services Definition again to finish.", error=error)
         run.write({"state": "failed", "date_end": fields.Datetime.now(), "error_message": message})
+        run._ms_log(message)
         self.write({"last_sync_state": "failed", "last_sync_message": message})
-        self._ms_commit()
+        run._ms_notify_requester()
+        self._ms_commit(commit)
         return run
 
     def _ms_check_sync_settings(self):
@@ -245,14 +262,9 @@ class MsCspInstance(models.Model):
 
     # === TRANSACTIONS === #
 
-    def _ms_commit(self):
-        """Commit outside tests: a sync's run, progress and batches must survive a crash."""
-        if not _testing():
+    def _ms_commit(self, commit):
+        """Commit a step of the sync (``commit``: the worker's choice; tests pass ``False``)."""
+        if commit:
             self.env.cr.commit()  # pylint: disable=invalid-commit
-
-    def _ms_try_lock(self):
-        self.env.cr.execute("SELECT pg_try_advisory_lock(%s, %s)", (SYNC_LOCK_NAMESPACE, self.id))
-        return self.env.cr.fetchone()[0]
-
-    def _ms_unlock(self):
-        self.env.cr.execute("SELECT pg_advisory_unlock(%s, %s)", (SYNC_LOCK_NAMESPACE, self.id))
+        else:
+            self.env.flush_all()

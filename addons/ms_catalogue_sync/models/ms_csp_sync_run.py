@@ -1,6 +1,15 @@
+import contextlib
+import logging
+
+from psycopg2 import errors
+
 from odoo import api, fields, models
 
 from .ms_csp_sku import TERM_PLAN_SELECTION
+
+_logger = logging.getLogger(__name__)
+
+SYNC_LOCK_NAMESPACE = 7_261_001  # pg advisory lock: one sync per instance at a time
 
 
 class MsCspSyncRun(models.Model):
@@ -14,9 +23,10 @@ class MsCspSyncRun(models.Model):
     instance_id = fields.Many2one("ms.csp.instance", required=True, ondelete="cascade", index=True)
     company_id = fields.Many2one(related="instance_id.company_id", store=True)
     state = fields.Selection(
-        [("running", "Running"), ("done", "Done"), ("failed", "Failed")],
-        required=True, default="running", index=True)
+        [("queued", "Queued"), ("running", "Running"), ("done", "Done"), ("failed", "Failed")],
+        required=True, default="queued", index=True)
     trigger = fields.Selection([("manual", "Button"), ("cron", "Scheduled")], default="manual")
+    requested_by_id = fields.Many2one("res.users", string="Requested by", readonly=True)
     date_start = fields.Datetime(required=True, default=fields.Datetime.now)
     date_end = fields.Datetime()
     duration = fields.Float(string="Duration (s)", readonly=True, digits=(16, 1))
@@ -41,6 +51,74 @@ class MsCspSyncRun(models.Model):
     def _compute_progress(self):
         for run in self:
             run.progress = 100.0 * run.sku_done / run.sku_total if run.sku_total else 0.0
+
+    # === THE WORKER === #
+
+    @api.model
+    def _ms_cron_sync_worker(self, commit=True):
+        """One queued sync per callback; Odoo's cron calls again while others wait.
+
+        :param commit: commit each step (the cron); tests pass ``False``
+        """
+        with self._ms_claim_next() as run:
+            if run:
+                run.instance_id.sudo()._ms_sync_run(run, commit)
+        remaining = self.search_count([("state", "=", "queued")])
+        self.env["ir.cron"]._notify_progress(done=len(run), remaining=remaining)
+        if remaining and not run:
+            # every waiting run's instance is being synced: look again in a minute
+            cron = self.env.ref("ms_catalogue_sync.cron_ms_csp_sync_worker")
+            cron._trigger(at=fields.Datetime.add(fields.Datetime.now(), minutes=1))
+
+    @contextlib.contextmanager
+    def _ms_claim_next(self):
+        """The oldest queued run whose instance no one else syncs, held until the block ends."""
+        for run in self.search([("state", "=", "queued")], order="id"):
+            with run._ms_claimed() as claimed:
+                if claimed:
+                    yield run
+                    return
+        yield self.browse()
+
+    @contextlib.contextmanager
+    def _ms_claimed(self):
+        """Hold this run's instance for a sync: yields whether the run is ours.
+
+        The lock is a transaction-level advisory lock on a cursor of its own, never committed:
+        it ends with the block, or with the connection if the worker dies, so no crash can leave
+        an instance locked (ir.cron locks its jobs the same way). The run's own row is then
+        locked in the worker's transaction to see it as it is now: a run another worker just
+        finished is not run again.
+        """
+        self.ensure_one()
+        with self.env.registry.cursor() as lock_cr:
+            lock_cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)",
+                            (SYNC_LOCK_NAMESPACE, self.instance_id.id))
+            if not lock_cr.fetchone()[0]:
+                yield False
+                return
+            try:
+                with self.env.cr.savepoint(flush=False):
+                    self.env.cr.execute(
+                        "SELECT state FROM ms_csp_sync_run WHERE id = %s "
+                        "FOR NO KEY UPDATE SKIP LOCKED", (self.id,))
+                    row = self.env.cr.fetchone()
+            except errors.SerializationFailure:
+                row = None  # changed by a worker since this transaction began
+            self.invalidate_recordset(["state"])
+            yield bool(row and row[0] == "queued")
+
+    def _ms_notify_requester(self):
+        """Tell the person who pressed the button how the sync ended (a notification)."""
+        self.ensure_one()
+        if not self.requested_by_id or self.trigger != "manual":
+            return
+        kind = "success" if self.state == "done" else "danger"
+        self.requested_by_id._bus_send("simple_notification", {
+            "type": kind, "sticky": kind == "danger",
+            "title": self.env._("Get Services Definition: %s", self.instance_id.name),
+            "message": self.error_message or (self.log or "").strip().splitlines()[-1:][0],
+        })
 
     def _ms_log(self, message):
         self.ensure_one()

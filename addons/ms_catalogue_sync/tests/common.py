@@ -23,7 +23,7 @@ class MsCspCatalogueCase(MsCspSimulatorCase):
             "date": "2020-01-01",
         })
     def sync(self):
-        return self.instance._ms_get_services_definition()
+        return self.instance._ms_get_services_definition(commit=False)
 
     def expected_codes(self, month=None):
         """Codes the simulator sells (purchasable) in at least one of the instance's countries."""

@@ -9,7 +9,7 @@ class TestAccessAndPrices(MsCspCatalogueCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.instance._ms_get_services_definition()
+        cls.instance._ms_get_services_definition(commit=False)
         users = cls.env["res.users"].with_context(no_reset_password=True)
         cls.salesman = users.create({
             "name": "Sales user", "login": "ms.sales@example.com",

@@ -19,7 +19,7 @@ class TestSyncErrors(MsCspCatalogueCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.instance._ms_get_services_definition()
+        cls.instance._ms_get_services_definition(commit=False)
 
     def setUp(self):
         super().setUp()
@@ -87,6 +87,11 @@ class TestSyncErrors(MsCspCatalogueCase):
         self.client_settings.update(deadline_seconds=2, backoff_base=0.05)
         self.simulator.update_settings(month=1)
         self.env["ms.csp.instance"]._ms_cron_get_services_definition()
+        runs = self.env["ms.csp.sync.run"]
+        queued = runs.search([("state", "=", "queued")])
+        self.assertEqual(queued.instance_id & (broken | self.instance), broken | self.instance)
+        for _run in queued:
+            runs._ms_cron_sync_worker(commit=False)
         self.assertEqual(broken.last_sync_state, "failed")
         self.assertEqual(self.instance.last_sync_state, "done")
         self.assertNotEqual(self.catalogue_state(), self.snapshot_before)

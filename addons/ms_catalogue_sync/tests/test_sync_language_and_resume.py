@@ -1,6 +1,8 @@
+from contextlib import ExitStack
 from unittest.mock import patch
 
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from odoo.addons.ms_catalogue_sync.models import ms_csp_catalogue_sync
 
@@ -34,42 +36,68 @@ class TestSyncLanguage(MsCspCatalogueCase):
         self.assertTrue(translated and untranslated)
 
 
+class WorkerKilled(BaseException):
+    """What ends a worker without any handler running (as a killed process would)."""
+
+
 @tagged("post_install", "-at_install")
 class TestSyncResume(MsCspCatalogueCase):
-    def test_a_crash_half_way_keeps_whole_batches_and_the_next_run_finishes(self):
+    def crash_on_third_batch(self, error):
+        """Patches: batches of 10 SKUs, the third raising ``error``."""
         applier = type(self.env["ms.csp.catalogue.applier"])
         original = applier._ms_apply_batch
         calls = []
 
-        def crash_on_third_batch(this, *args, **kwargs):
+        def third_batch_fails(this, *args, **kwargs):
             calls.append(1)
             if len(calls) == 3:
-                raise MemoryError("worker killed")
+                raise error
             return original(this, *args, **kwargs)
 
-        # No assertRaises here: Odoo's rolls back to a savepoint, and a crashed worker does not.
-        with patch.object(ms_csp_catalogue_sync, "BATCH_SIZE", 10), \
-                patch.object(applier, "_ms_apply_batch", crash_on_third_batch):
-            crash = None
-            try:
-                self.sync()
-            except MemoryError as error:
-                crash = error
-        self.assertEqual(str(crash), "worker killed")
-        crashed = self.instance.sync_run_ids
-        self.assertEqual(crashed.state, "running")
-        self.assertEqual(crashed.sku_done, 20)
+        stack = ExitStack()
+        stack.enter_context(patch.object(ms_csp_catalogue_sync, "BATCH_SIZE", 10))
+        stack.enter_context(patch.object(applier, "_ms_apply_batch", third_batch_fails))
+        return stack
+
+    def assert_two_whole_batches(self):
         half = self.instance.sku_ids
         self.assertEqual(len(half), 20)
         self.assertTrue(all(sku.product_tmpl_id and sku.price_ids for sku in half))
 
+    def assert_next_run_finishes(self):
         run = self.sync()
         self.assertEqual(run.state, "done")
-        self.assertEqual(crashed.state, "failed")
-        self.assertIn("Interrupted", crashed.error_message)
         self.assertEqual(set(self.instance.sku_ids.mapped("code")), self.expected_codes())
         self.assertEqual(run.new_count, len(self.expected_codes()) - 20)
         self.assertEqual(run.sku_done, run.sku_total)
+        return run
+
+    def test_an_error_half_way_keeps_whole_batches_and_says_so(self):
+        with self.crash_on_third_batch(MemoryError("out of memory")), \
+                mute_logger("odoo.addons.ms_catalogue_sync.models.ms_csp_instance"):
+            failed = self.sync()
+        self.assertEqual(failed.state, "failed")
+        self.assertEqual(failed.sku_done, 20)
+        self.assertIn("stopped while writing the catalogue (out of memory)", failed.error_message)
+        self.assertEqual(self.instance.last_sync_state, "failed")
+        self.assert_two_whole_batches()
+        self.assert_next_run_finishes()
+
+    def test_a_killed_worker_leaves_a_run_the_next_one_closes(self):
+        # No assertRaises here: Odoo's rolls back to a savepoint, and a killed worker does not.
+        crash = None
+        with self.crash_on_third_batch(WorkerKilled("worker killed")):
+            try:
+                self.sync()
+            except WorkerKilled as error:
+                crash = error
+        self.assertEqual(str(crash), "worker killed")
+        crashed = self.instance.sync_run_ids
+        self.assertEqual((crashed.state, crashed.sku_done), ("running", 20))
+        self.assert_two_whole_batches()
+        self.assert_next_run_finishes()
+        self.assertEqual(crashed.state, "failed")
+        self.assertIn("Interrupted", crashed.error_message)
 
     def test_progress_is_reported_on_the_run(self):
         run = self.sync()
