@@ -12,7 +12,12 @@
     "data": [
         "security/ms_csp_security.xml",
         "security/ir.model.access.csv",
+        "data/ms_csp_provisioning_data.xml",
         "views/ms_csp_instance_views.xml",
+        "views/ms_csp_customer_views.xml",
+        "views/res_partner_views.xml",
+        "wizard/ms_csp_customer_link_views.xml",
+        "views/ms_csp_provisioning_views.xml",
         "views/res_config_settings_views.xml",
         "views/ms_csp_menus.xml",
     ],

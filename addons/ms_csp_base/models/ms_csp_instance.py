@@ -2,6 +2,8 @@ import logging
 import re
 import threading
 
+from psycopg2 import errors
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
@@ -12,6 +14,7 @@ _logger = logging.getLogger(__name__)
 
 MANAGER_GROUP = "ms_csp_base.group_ms_csp_manager"
 RECONSENT_ACTIVITY_SUMMARY = "Partner Center: consent again"
+TOKEN_SAVE_ATTEMPTS = 3
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
@@ -129,12 +132,18 @@ class MsCspInstance(models.Model):
         """
         return ClientConfig(**self._ms_client_settings())
 
-    def _ms_client(self):
-        """A Partner Center client whose rotated refresh tokens are saved on this instance."""
+    def _ms_client(self, job_mode=False):
+        """A Partner Center client whose rotated refresh tokens are saved on this instance.
+
+        :param job_mode: for background steps: nothing waits in the worker, retryable failures
+            are raised at once with their ``retry_after`` (see ``ClientConfig.for_job``)
+        """
         self.ensure_one()
         self._ms_check_can_call()
-        return PartnerCenterClient(
-            self._ms_client_config(), on_refresh_token=self._ms_store_refresh_token)
+        client_config = self._ms_client_config()
+        if job_mode:
+            client_config = client_config.for_job()
+        return PartnerCenterClient(client_config, on_refresh_token=self._ms_store_refresh_token)
 
     def _ms_credential(self, env):
         """The credential row of this instance in ``env`` (created when missing)."""
@@ -157,9 +166,17 @@ class MsCspInstance(models.Model):
             # A test's records are not committed: another transaction could not see them.
             self._ms_credential(self.env).write({"refresh_token": token, "rotated": True})
         else:
-            with self.env.registry.cursor() as cr:
-                self._ms_credential(self.env(cr=cr)).write(
-                    {"refresh_token": token, "rotated": True})
+            for attempt in range(TOKEN_SAVE_ATTEMPTS):
+                try:
+                    with self.env.registry.cursor() as cr:
+                        self._ms_credential(self.env(cr=cr)).write(
+                            {"refresh_token": token, "rotated": True})
+                    break
+                except errors.SerializationFailure:
+                    # Another worker saved its own new token at the same moment: both are
+                    # valid; ours is written again on a fresh transaction.
+                    if attempt == TOKEN_SAVE_ATTEMPTS - 1:
+                        raise
         self.invalidate_recordset(["refresh_token"])
 
     # === ACTIONS === #

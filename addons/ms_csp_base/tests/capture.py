@@ -4,6 +4,9 @@ import socket
 import socketserver
 import threading
 
+from odoo import Command
+from odoo.tests import HttpCase
+
 
 class CaptureServer:
     """Accepts connections on 127.0.0.1 and closes them; ``connections`` counts them."""
@@ -38,3 +41,29 @@ class CaptureServer:
         """What an attacker would put in the context to send the credentials here."""
         overrides = {key: self.url for key in ("api_base_url", "pricesheet_base_url", "authority")}
         return {"ms_csp_client_overrides": overrides, "ms_csp_client_config": overrides}
+
+
+class CaptureRpcCase(HttpCase):
+    """JSON-RPC calls by chosen users, with a capture server where a leak would land."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.capture = CaptureServer().start()
+        cls.addClassCleanup(cls.capture.stop)
+
+    @classmethod
+    def _user(cls, login, *groups):
+        """An internal user with these groups, whose password is ``<login>-pass-1234``."""
+        return cls.env["res.users"].create({
+            "name": login, "login": login, "password": f"{login}-pass-1234",
+            "groups_id": [Command.set([cls.env.ref(xmlid).id for xmlid in groups])],
+        })
+
+    def _rpc(self, user, method, args, kwargs=None, context=None):
+        """``ms.csp.instance.<method>`` over JSON-RPC, logged in as ``user``."""
+        self.authenticate(user.login, f"{user.login}-pass-1234")
+        return self.make_jsonrpc_request("/web/dataset/call_kw", {
+            "model": "ms.csp.instance", "method": method, "args": args,
+            "kwargs": {**(kwargs or {}), "context": context or {}},
+        })

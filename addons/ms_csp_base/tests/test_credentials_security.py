@@ -2,23 +2,21 @@ from unittest.mock import patch
 
 from odoo import Command
 from odoo.exceptions import AccessError
-from odoo.tests import HttpCase, JsonRpcException, tagged
+from odoo.tests import JsonRpcException, tagged
 
 from partner_center import PartnerCenterClient
 from partner_center.config import DEFAULT_API_BASE_URL, DEFAULT_LOGIN_HOST
 
-from .capture import CaptureServer
+from .capture import CaptureRpcCase
 
 
 @tagged("post_install", "-at_install")
-class TestCredentialsSecurity(HttpCase):
+class TestCredentialsSecurity(CaptureRpcCase):
     """Nobody but the code and Settings administrators decides where the credentials go."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.capture = CaptureServer().start()
-        cls.addClassCleanup(cls.capture.stop)
         cls.instance = cls.env["ms.csp.instance"].create({
             "name": "Production",
             "partner_tenant_id": "0c5a0000-5e1c-4a11-9000-000000000001",
@@ -30,20 +28,6 @@ class TestCredentialsSecurity(HttpCase):
         cls.salesman = cls._user("plain.seller", "sales_team.group_sale_salesman")
         cls.manager = cls._user("csp.manager", "ms_csp_base.group_ms_csp_manager",
                                 "sales_team.group_sale_salesman")
-
-    @classmethod
-    def _user(cls, login, *groups):
-        return cls.env["res.users"].create({
-            "name": login, "login": login, "password": f"{login}-pass-1234",
-            "groups_id": [Command.set([cls.env.ref(xmlid).id for xmlid in groups])],
-        })
-
-    def _rpc(self, user, method, args, kwargs=None, context=None):
-        self.authenticate(user.login, f"{user.login}-pass-1234")
-        return self.make_jsonrpc_request("/web/dataset/call_kw", {
-            "model": "ms.csp.instance", "method": method, "args": args,
-            "kwargs": {**(kwargs or {}), "context": context or {}},
-        })
 
     def test_salesman_with_crafted_context_gets_access_error_and_nothing_is_sent(self):
         with patch.object(PartnerCenterClient, "products", autospec=True) as products, \

@@ -1,6 +1,8 @@
 from odoo import Command
 from odoo.exceptions import AccessError
-from odoo.tests import TransactionCase, tagged
+from odoo.tests import JsonRpcException, TransactionCase, tagged
+
+from odoo.addons.ms_csp_base.tests.capture import CaptureRpcCase
 
 from partner_center.simulator import Simulator, SimulatorSettings
 
@@ -57,3 +59,38 @@ class TestSimulatorEnvironment(TransactionCase):
             return
         self.assertEqual(demo.environment, "simulator")
         self.assertTrue(demo.simulator_url.startswith("https://127.0.0.1:"))
+        links = self.env["ms.csp.customer"].search([("instance_id", "=", demo.id)])
+        self.assertEqual(
+            sorted(links.mapped("tenant_id")),
+            [f"0c5a000{n}-5e1c-4a11-9000-00000000c00{n}" for n in range(1, 7)])
+        contoso = self.env.ref("ms_csp_simulator.partner_contoso")
+        self.assertEqual(self.env["ms.csp.customer"]._ms_tenant_for(contoso, demo).domain,
+                         "contoso-sim.onmicrosoft.com")
+
+
+
+@tagged("post_install", "-at_install")
+class TestEndpointFieldsOverRpc(CaptureRpcCase):
+    """A Microsoft CSP manager who is not an administrator cannot aim an instance anywhere."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.instance = cls.env["ms.csp.instance"].create({
+            "name": "Simulated", "environment": "simulator",
+            "simulator_url": "https://127.0.0.1:8770",
+            "partner_tenant_id": "5e1c0a7e-0000-4c5a-9e00-00000000c5b0",
+            "client_secret": "the-client-secret", "refresh_token": "the-refresh-token",
+            "country_ids": [Command.set(cls.env.ref("base.us").ids)],
+        })
+        cls.manager = cls._user("rpc.csp.manager", "ms_csp_base.group_ms_csp_manager")
+
+    def test_manager_writing_endpoint_fields_over_rpc_is_refused_and_nothing_is_sent(self):
+        for values in ({"simulator_url": self.capture.url},
+                       {"simulator_ca_file": "/etc/ssl/certs/ca-certificates.crt"},
+                       {"environment": "simulator", "simulator_url": self.capture.url}):
+            with self.subTest(values=values), self.assertRaises(JsonRpcException) as refused:
+                self._rpc(self.manager, "write", [[self.instance.id], values])
+            self.assertEqual(refused.exception.args[0], "odoo.exceptions.AccessError")
+        self.assertEqual(self.instance.simulator_url, "https://127.0.0.1:8770")
+        self.assertEqual(self.capture.connections, 0)

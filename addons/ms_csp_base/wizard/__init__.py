@@ -1,0 +1,1 @@
+from . import ms_csp_customer_link
