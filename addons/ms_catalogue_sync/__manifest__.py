@@ -17,6 +17,7 @@
         "views/ms_csp_instance_views.xml",
         "views/ms_csp_catalogue_views.xml",
         "views/product_views.xml",
+        "views/sale_order_views.xml",
         "views/res_config_settings_views.xml",
         "views/ms_csp_menus.xml",
     ],

@@ -10,5 +10,6 @@ from . import product_category
 from . import product_template
 from . import product_product
 from . import product_pricelist
+from . import sale_order
 from . import sale_order_line
 from . import res_config_settings

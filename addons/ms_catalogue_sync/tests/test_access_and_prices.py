@@ -93,8 +93,14 @@ class TestAccessAndPrices(MsCspCatalogueCase):
         self.assertAlmostEqual(self.variant.standard_price, default.cost, places=2)
 
     def test_invoice_lines_keep_the_billing_unit(self):
+        customer = self.env["res.partner"].create({
+            "name": "Invoiced customer", "is_company": True,
+            "country_id": self.env.ref("base.us").id})
+        self.env["ms.csp.customer"].create({
+            "partner_id": customer.id, "instance_id": self.instance.id,
+            "tenant_id": "0c5a0001-5e1c-4a11-9000-00000000c001"})
         order = self.env["sale.order"].create({
-            "partner_id": self.env.ref("base.res_partner_2").id,
+            "partner_id": customer.id,
             "pricelist_id": self.instance.pricelist_ids.filtered(
                 lambda p: p.currency_id == self.usd).id,
             "order_line": [(0, 0, {"product_id": self.variant.id, "product_uom_qty": 3})],

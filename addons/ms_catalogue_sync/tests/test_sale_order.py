@@ -1,0 +1,103 @@
+from unittest.mock import patch
+
+from odoo.exceptions import UserError
+from odoo.tests import Form, tagged
+
+from partner_center import PartnerCenterClient
+
+from .common import MsCspCatalogueCase
+
+CONTOSO = "0c5a0001-5e1c-4a11-9000-00000000c001"
+
+
+@tagged("post_install", "-at_install")
+class TestMicrosoftSaleOrder(MsCspCatalogueCase):
+    """The end customer decides the price and the tenant; what cannot be ordered is refused."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.instance._ms_get_services_definition(commit=False)
+        cls.sku = cls.instance.sku_ids.filtered(
+            lambda s: s.kind == "ms_software_subscription"
+            and {"US", "DE"} <= set(s.country_ids.mapped("code")))[:1]
+        cls.variant = cls.sku.product_tmpl_id.product_variant_ids.filtered(
+            lambda v: v.ms_term_plan == "P1Y_annual")
+        cls.pricelists = {p.currency_id.name: p for p in cls.instance.pricelist_ids}
+        cls.reseller = cls.env["res.partner"].create({
+            "name": "Reseller Ltd", "is_company": True, "country_id": cls.env.ref("base.us").id})
+        cls.german = cls.env["res.partner"].create({
+            "name": "Kunde GmbH", "is_company": True, "country_id": cls.env.ref("base.de").id})
+        cls.env["ms.csp.customer"].create({
+            "partner_id": cls.reseller.id, "instance_id": cls.instance.id, "tenant_id": CONTOSO})
+
+    def order(self, currency="USD", quantity=2, **values):
+        return self.env["sale.order"].create({
+            "partner_id": self.reseller.id,
+            "pricelist_id": self.pricelists[currency].id,
+            "order_line": [(0, 0, {"product_id": self.variant.id, "product_uom_qty": quantity})],
+            **values,
+        })
+
+    def price_row(self, country, currency):
+        return self.sku.price_ids.filtered(
+            lambda p: p.country_id.code == country and p.term_plan == "P1Y_annual"
+            and p.currency_id.name == currency)
+
+    def test_end_customer_defaults_to_the_ordering_company(self):
+        order = self.order()
+        self.assertEqual(order.ms_end_customer_id, self.reseller)
+        self.assertEqual(order.order_line.price_unit, self.price_row("US", "USD").sell)
+
+    def test_changing_the_end_customer_reprices_microsoft_lines(self):
+        order = self.order(currency="EUR")
+        order.ms_end_customer_id = self.german
+        self.assertEqual(order.order_line.price_unit, self.price_row("DE", "EUR").sell)
+        with Form(order) as form:  # the same from the form
+            form.ms_end_customer_id = self.reseller
+        self.assertNotEqual(order.order_line.price_unit, self.price_row("DE", "EUR").sell)
+
+    def test_a_currency_microsoft_does_not_price_in_is_converted(self):
+        order = self.order(currency="ILS")
+        self.assertAlmostEqual(order.order_line.price_unit,
+                               self.price_row("US", "USD").sell * 3.7, places=2)
+        self.assertFalse(order.order_line.ms_price_error)
+
+    def test_a_line_without_price_says_why_and_blocks_confirmation(self):
+        japan = self.env["res.partner"].create({
+            "name": "JP KK", "is_company": True, "country_id": self.env.ref("base.jp").id})
+        order = self.order(ms_end_customer_id=japan.id)
+        self.assertIn("not sold in Japan", order.order_line.ms_price_error)
+        with self.assertRaisesRegex(UserError, "not sold in Japan"):
+            order.action_confirm()
+        self.assertEqual(order.state, "draft")
+
+    def test_end_customer_without_tenant_is_refused_with_what_to_do(self):
+        order = self.order(currency="EUR", ms_end_customer_id=self.german.id)
+        with self.assertRaises(UserError) as refused:
+            order.action_confirm()
+        self.assertIn("Kunde GmbH has no Partner Center tenant linked", str(refused.exception))
+        self.assertIn("Microsoft CSP tab", str(refused.exception))
+
+    def test_fractional_quantity_is_refused(self):
+        order = self.order(quantity=1.5)
+        with self.assertRaisesRegex(UserError, "whole quantities"):
+            order.action_confirm()
+
+    def test_lines_are_handed_to_the_engine_without_calling_partner_center(self):
+        order = self.order(quantity=3)
+        with self.patch_requests() as request:
+            provisionings = order._ms_create_provisionings(order.order_line)
+        request.assert_not_called()
+        self.assertEqual(len(provisionings), 1)
+        self.assertEqual((provisionings.customer_tenant_id, provisionings.partner_id,
+                          provisionings.res_model, provisionings.res_id),
+                         (CONTOSO, self.reseller, "sale.order", order.id))
+        line = provisionings.line_ids
+        self.assertEqual((line.catalog_item_id, line.quantity, line.billing_cycle,
+                          line.term_duration, line.res_id),
+                         (self.sku.code, 3, "annual", "P1Y", order.order_line.id))
+
+    @staticmethod
+    def patch_requests():
+        return patch.object(PartnerCenterClient, "_request", autospec=True)
