@@ -501,15 +501,20 @@ def addons_fingerprint():
 def ensure_run_database(pg, conf):
     """Create ``mscsp`` with the suite and demo data, or update the suite when its code changed."""
     stamp = LOCAL / f"{RUN_DATABASE}.addons"
-    fingerprint = addons_fingerprint()
+    fingerprint = f"{','.join(SUITE_MODULES)}\n{addons_fingerprint()}"
+    stamped = stamp.read_text() if stamp.exists() else ""
+    if pg.database_exists(RUN_DATABASE) and stamped.split("\n")[0] != ",".join(SUITE_MODULES):
+        # Addons moved between modules (or joined the suite): updating in place would clash
+        # with the old demo records; the demo database is made anew.
+        say(f"the suite's set of addons changed: creating {RUN_DATABASE} anew")
+        pg.drop_database(RUN_DATABASE)
     if not pg.database_exists(RUN_DATABASE):
         banner(f"Creating the database {RUN_DATABASE} with the suite and its demo data")
         run(odoo_cmd(conf, "-d", RUN_DATABASE, "-i", ",".join(SUITE_MODULES),
                      "--stop-after-init", "--log-level=warn"))
-    elif not stamp.exists() or stamp.read_text() != fingerprint:
+    elif stamped != fingerprint:
         say(f"the addons changed: updating them in {RUN_DATABASE}")
-        modules = ",".join(SUITE_MODULES)  # -i installs addons new to the suite, -u the others
-        run(odoo_cmd(conf, "-d", RUN_DATABASE, "-i", modules, "-u", modules,
+        run(odoo_cmd(conf, "-d", RUN_DATABASE, "-u", ",".join(SUITE_MODULES),
                      "--stop-after-init", "--log-level=warn"))
     stamp.write_text(fingerprint)
 

@@ -148,8 +148,7 @@ class MsCspInstance(models.Model):
         """
         self.env["ms.csp.sync.run"].search([
             ("instance_id", "=", self.id), ("state", "=", "running"),
-        ]).write({"state": "failed", "date_end": fields.Datetime.now(),
-                  "error_message": self.env._("Interrupted; a later run finished the work.")})
+        ])._ms_interrupted()
         run.write({"state": "running", "date_start": fields.Datetime.now()})
         self.write({"last_sync_state": "running"})
         self._ms_commit(commit)
@@ -157,7 +156,10 @@ class MsCspInstance(models.Model):
         try:
             self._ms_check_sync_settings()
             snapshot = self._ms_fetch_snapshot(run)
-        except (PartnerCenterError, MalformedDataError, UserError) as error:
+        except Exception as error:  # pylint: disable=broad-except
+            # nothing was written yet: any failure leaves the catalogue as it was
+            if not isinstance(error, (PartnerCenterError, MalformedDataError, UserError)):
+                _logger.exception("Reading the catalogue of instance %s failed", self.id)
             return self._ms_sync_failed(run, error, started, commit)
         run._ms_log(self.env._("Read %(skus)s SKUs and %(prices)s prices in %(seconds).1f s.",
                       skus=len(snapshot.skus), prices=len(snapshot.prices),
@@ -221,6 +223,10 @@ class MsCspInstance(models.Model):
                 "Microsoft's data could not be read: %s Nothing was changed.", error)
         elif isinstance(error, UserError):
             message = self.env._("%s Nothing was changed.", error.args[0])
+        elif not isinstance(error, PartnerCenterError):
+            message = self.env._(
+                "The sync stopped while reading the catalogue (%(type)s: %(error)s). Nothing "
+                "was changed.", type=type(error).__name__, error=error)
         else:
             message = self.env._("%s Nothing was changed.", self._ms_error_message(error))
         run.write({"state": "failed", "date_end": fields.Datetime.now(), "error_message": message,

@@ -60,6 +60,7 @@ class MsCspSyncRun(models.Model):
 
         :param commit: commit each step (the cron); tests pass ``False``
         """
+        self._ms_close_interrupted(commit)
         with self._ms_claim_next() as run:
             if run:
                 run.instance_id.sudo()._ms_sync_run(run, commit)
@@ -69,6 +70,24 @@ class MsCspSyncRun(models.Model):
             # every waiting run's instance is being synced: look again in a minute
             cron = self.env.ref("ms_catalogue_sync.cron_ms_csp_sync_worker")
             cron._trigger(at=fields.Datetime.add(fields.Datetime.now(), minutes=1))
+
+    @api.model
+    def _ms_close_interrupted(self, commit):
+        """Runs left "running" by a worker that died: their instance is free, so they failed."""
+        for run in self.search([("state", "=", "running")]):
+            with run._ms_claimed(states=("running",)) as interrupted:
+                if interrupted:
+                    run._ms_interrupted()
+                    if commit:
+                        self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    def _ms_interrupted(self):
+        self.write({"state": "failed", "date_end": fields.Datetime.now(),
+                    "error_message": self.env._(
+                        "Interrupted; the batches written are complete. Run Get Services "
+                        "Definition again to finish.")})
+        self.instance_id.filtered(lambda instance: instance.last_sync_state == "running").write(
+            {"last_sync_state": "failed"})
 
     @contextlib.contextmanager
     def _ms_claim_next(self):
@@ -81,8 +100,8 @@ class MsCspSyncRun(models.Model):
         yield self.browse()
 
     @contextlib.contextmanager
-    def _ms_claimed(self):
-        """Hold this run's instance for a sync: yields whether the run is ours.
+    def _ms_claimed(self, states=("queued",)):
+        """Hold this run's instance for a sync: yields whether the run (in ``states``) is ours.
 
         The lock is a transaction-level advisory lock on a cursor of its own, never committed:
         it ends with the block, or with the connection if the worker dies, so no crash can leave
@@ -106,7 +125,7 @@ class MsCspSyncRun(models.Model):
             except errors.SerializationFailure:
                 row = None  # changed by a worker since this transaction began
             self.invalidate_recordset(["state"])
-            yield bool(row and row[0] == "queued")
+            yield bool(row and row[0] in states)
 
     def _ms_notify_requester(self):
         """Tell the person who pressed the button how the sync ended (a notification)."""

@@ -64,11 +64,16 @@ class SaleOrder(models.Model):
 
         One provisioning record per order, instance and billing cycle (Partner Center places
         one order per billing cycle). No Partner Center call: the engine's cron places them.
+        Lines already handed over (an order cancelled and confirmed again) are left out.
 
         :return: the provisioning records (sudo)
         """
         groups = defaultdict(lambda: self.env["sale.order.line"])
-        for line in lines:
+        provisioned = set(self.env["ms.csp.provisioning.line"].sudo().search([
+            ("res_model", "=", "sale.order.line"), ("res_id", "in", lines.ids),
+        ]).mapped("res_id"))
+        for line in lines.filtered(lambda line: line.id not in provisioned):
+            # a line handed over once (an order confirmed again) is never ordered twice
             key = (line.order_id, line.product_id.ms_instance_id, line._ms_billing_cycle())
             groups[key] |= line
         vals_list = []

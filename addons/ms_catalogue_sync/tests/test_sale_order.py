@@ -101,3 +101,11 @@ class TestMicrosoftSaleOrder(MsCspCatalogueCase):
     @staticmethod
     def patch_requests():
         return patch.object(PartnerCenterClient, "_request", autospec=True)
+
+    def test_a_line_is_handed_to_the_engine_once(self):
+        order = self.order()
+        first = order._ms_create_provisionings(order.order_line)
+        again = order._ms_create_provisionings(order.order_line)
+        self.assertEqual(len(first), 1)
+        self.assertFalse(again)
+

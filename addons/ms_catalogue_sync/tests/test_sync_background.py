@@ -2,6 +2,7 @@ from unittest.mock import patch
 
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from odoo.addons.base.tests.test_ir_cron import CronMixinCase
 
@@ -86,3 +87,24 @@ class TestSyncInBackground(MsCspCatalogueCase, CronMixinCase):
             self.press_button(seller)
         self.assertFalse(self.runs.search([("instance_id", "=", self.instance.id),
                                            ("state", "=", "queued")]))
+
+    def test_worker_closes_a_run_a_dead_worker_left_running(self):
+        run = self.press_button()
+        run.write({"state": "running"})  # its worker died: nobody holds the instance
+        self.instance.last_sync_state = "running"
+        self.runs._ms_cron_sync_worker(commit=False)
+        self.assertEqual(run.state, "failed")
+        self.assertIn("Interrupted", run.error_message)
+        self.assertNotEqual(self.instance.last_sync_state, "running")
+
+    @mute_logger("odoo.addons.ms_catalogue_sync.models.ms_csp_instance")
+    def test_an_unexpected_error_while_reading_fails_the_run_and_changes_nothing(self):
+        run = self.press_button()
+        instance_class = type(self.env["ms.csp.instance"])
+        with patch.object(instance_class, "_ms_fetch_snapshot", autospec=True,
+                          side_effect=RuntimeError("disk full")):
+            self.runs._ms_cron_sync_worker(commit=False)
+        self.assertEqual(run.state, "failed")
+        self.assertIn("stopped while reading the catalogue (RuntimeError: disk full)",
+                      run.error_message)
+        self.assertFalse(self.instance.sku_ids)

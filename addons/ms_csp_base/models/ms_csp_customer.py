@@ -53,6 +53,15 @@ class MsCspCustomer(models.Model):
          "This customer already has a linked tenant on this instance: unlink it first."),
     ]
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            _normalize_tenant(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        return super().write(_normalize_tenant(vals))
+
     @api.constrains("tenant_id")
     def _check_tenant_id(self):
         for customer in self:
@@ -84,3 +93,10 @@ class MsCspCustomer(models.Model):
         return self.search([
             ("partner_id", "=", partner.commercial_partner_id.id),
             ("instance_id", "=", instance.id), ("state", "=", "linked")], limit=1)
+
+
+def _normalize_tenant(vals):
+    """Tenant ids compare case-insensitively: store them lower-case, trimmed."""
+    if vals.get("tenant_id"):
+        vals["tenant_id"] = vals["tenant_id"].strip().lower()
+    return vals

@@ -15,6 +15,9 @@ _logger = logging.getLogger(__name__)
 MANAGER_GROUP = "ms_csp_base.group_ms_csp_manager"
 RECONSENT_ACTIVITY_SUMMARY = "Partner Center: consent again"
 TOKEN_SAVE_ATTEMPTS = 3
+# A person waits: give up in seconds rather than hold the request for minutes.
+INTERACTIVE_SETTINGS = {"deadline_seconds": 20.0, "max_retries": 1, "backoff_max": 2.0,
+                        "conflict_wait_seconds": 0.0, "read_timeout": 15.0}
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
@@ -132,17 +135,21 @@ class MsCspInstance(models.Model):
         """
         return ClientConfig(**self._ms_client_settings())
 
-    def _ms_client(self, job_mode=False):
+    def _ms_client(self, job_mode=False, interactive=False):
         """A Partner Center client whose rotated refresh tokens are saved on this instance.
 
         :param job_mode: for background steps: nothing waits in the worker, retryable failures
             are raised at once with their ``retry_after`` (see ``ClientConfig.for_job``)
+        :param interactive: for a person waiting on a button: one short try, well within the
+            HTTP request's time limit; the person tries again
         """
         self.ensure_one()
         self._ms_check_can_call()
         client_config = self._ms_client_config()
         if job_mode:
             client_config = client_config.for_job()
+        elif interactive:
+            client_config = client_config.replace(**INTERACTIVE_SETTINGS)
         return PartnerCenterClient(client_config, on_refresh_token=self._ms_store_refresh_token)
 
     def _ms_credential(self, env):
@@ -188,7 +195,7 @@ class MsCspInstance(models.Model):
         if not self.country_ids:
             raise UserError(self.env._("Choose at least one country on %s first.", self.name))
         try:
-            with self._ms_client() as client:
+            with self._ms_client(interactive=True) as client:
                 products = client.products(self.country_ids[0].code, "SoftwareSubscriptions")
         except PartnerCenterError as error:
             self._ms_record_connection_error(error)

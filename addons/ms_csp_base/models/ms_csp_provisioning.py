@@ -1,3 +1,4 @@
+import logging
 import uuid
 from datetime import timedelta
 
@@ -5,6 +6,8 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from partner_center.errors import AuthenticationError, PartnerCenterError
+
+_logger = logging.getLogger(__name__)
 
 MANAGER_GROUP = "ms_csp_base.group_ms_csp_manager"
 CRON_XMLID = "ms_csp_base.cron_ms_csp_provisioning"
@@ -78,6 +81,10 @@ class MsCspProvisioning(models.Model):
         help="Partner Center was searched for an order of this reference since the last (re)start "
         "and none was found: a cart may be created or checked out.")
     cart_id = fields.Char(string="Cart ID", readonly=True, copy=False)
+    checkout_count = fields.Integer(
+        readonly=True, copy=False,
+        help="Checkouts of the cart that may have reached Partner Center (counted before each is "
+        "sent): a cart sent once is never dropped.")
     ms_order_id = fields.Char(string="Microsoft order ID", readonly=True, copy=False, index=True)
     ms_order_alias = fields.Char(
         string="Order ID alias", readonly=True, copy=False,
@@ -183,11 +190,27 @@ class MsCspProvisioning(models.Model):
                            ms_order_alias=order.alias, last_error_code=False,
                            last_error_message=False)
         self.line_ids._ms_store_order_lines(order.line_items)
-        self._ms_on_ordered()
+        self._ms_run_hook(self._ms_on_ordered, step)
 
     def _ms_set_fulfilled(self, step, message):
         self._ms_set_state("fulfilled", step, message)
-        self._ms_on_fulfilled()
+        self._ms_run_hook(self._ms_on_fulfilled, step)
+
+    def _ms_run_hook(self, hook, step):
+        """Run a consumer's hook in a savepoint of its own: whatever it does, the Microsoft order
+        id stays on record; its failure is told on the record and to the responsible user."""
+        try:
+            with self.env.cr.savepoint():
+                hook()
+        except Exception as error:  # pylint: disable=broad-except
+            _logger.exception("Provisioning %s: the %s hook failed", self.name, step)
+            message = self.env._(
+                "Partner Center order %(alias)s (%(order)s) is on record, but updating the "
+                "documents it was ordered for failed (%(type)s: %(error)s). Open them and use "
+                "Refresh from Microsoft, or report the error.", alias=self.ms_order_alias,
+                order=self.ms_order_id, type=type(error).__name__, error=error)
+            self._ms_log_step(step, "failed", message)
+            self._ms_schedule_failure_activity(message)
 
     def _ms_set_failed(self, step, error, kind="refused"):
         """Fail with Partner Center's code and message; the responsible user gets an activity.
@@ -204,10 +227,19 @@ class MsCspProvisioning(models.Model):
             last_error_message=message)
         if isinstance(error, AuthenticationError):
             self.instance_id._ms_record_connection_error(error)
+        self._ms_schedule_failure_activity(message)
+        self._ms_run_hook(self._ms_on_failed, step)
+
+    def _ms_schedule_failure_activity(self, message):
+        """An activity for the responsible user, or a manager when that is no internal user."""
+        user = self.user_id
+        if not user.active or user.share:
+            user = self.env.ref(MANAGER_GROUP).users.filtered(
+                lambda manager: manager.active and not manager.share
+                and self.company_id in manager.company_ids)[:1] or self.env.ref("base.user_admin")
         self.activity_schedule(
             "mail.mail_activity_data_todo", summary=FAILURE_ACTIVITY_SUMMARY, note=message,
-            user_id=(self.user_id if self.user_id.active else self.env.user).id)
-        self._ms_on_failed()
+            user_id=user.id)
 
     def _ms_postpone(self, step, seconds, message, error=None):
         """Keep the state, come back in ``seconds`` (and wake the cron then)."""
@@ -262,10 +294,10 @@ class MsCspProvisioning(models.Model):
         failed = self.filtered(lambda provisioning: provisioning.state == "failed")
         if not failed:
             raise UserError(self.env._("Only failed provisionings can be retried."))
-        failed.check_access("write")
+        failed.check_access("read")
         for provisioning in failed.sudo():
             provisioning._ms_resume()
-        failed.activity_ids.filtered(
+        failed.sudo().activity_ids.filtered(
             lambda activity: activity.summary == FAILURE_ACTIVITY_SUMMARY).action_feedback(
             feedback=self.env._("Retried by %s.", self.env.user.name))
         self._ms_trigger_cron()
@@ -284,12 +316,12 @@ class MsCspProvisioning(models.Model):
     def _ms_resume(self):
         resume = self.failed_step or "pending"
         values = {"order_search_done": False, "failed_step": False, "failure_kind": False}
-        if resume in ("cart", "submitted") and self.failure_kind == "refused":
-            # Partner Center refused the checkout of this cart (a submitted cart answers "already
-            # submitted" and its order is found instead): no order came from it.
-            resume, values["cart_id"] = "pending", False
+        if resume == "cart" and self.failure_kind == "refused" and self.checkout_count <= 1:
+            # Partner Center refused the first and only checkout of this cart: no order came
+            # from it, and the cart (stale availabilities, a refused line) is dropped.
+            resume, values["cart_id"], values["checkout_count"] = "pending", False, 0
         elif resume == "cart":
-            resume = "submitted"  # the checkout may have gone through: same cart, same request
+            resume = "submitted"  # a checkout may have gone through: same cart, same request
         message = self.env._("Retried by %(user)s: resuming at %(state)s.", user=self.env.user.name,
                              state=dict(STATES)[resume])
         self._ms_set_state(resume, "retry", message, outcome="info", **values)

@@ -42,9 +42,10 @@ _logger = logging.getLogger(__name__)
 
 CLAIM_ATTEMPTS = 5
 BATCH_SIZE = 50  # steps per cron run; the cron re-runs at once while work remains
-TIME_BUDGET = 240  # seconds per cron run
+TIME_BUDGET = 60  # seconds per cron run: well within Odoo's cron time limit (120 s default)
 BACKOFF_BASE = 10  # seconds; doubled per attempt, with jitter
 BACKOFF_MAX = 3600
+CHECKOUT_LEASE = timedelta(minutes=5)  # other workers wait this long on a checkout under way
 # Before anything may have been ordered, give up after this long and ask a person.
 RETRY_WINDOW = timedelta(days=3)
 
@@ -70,7 +71,7 @@ class MsCspProvisioning(models.Model):
                 provisioning = self._ms_claim_next(fresh_snapshot=commit)
                 if not provisioning:
                     break
-                provisioning._ms_run_step(clients)
+                provisioning._ms_run_step(clients, commit)
                 done += 1
                 if commit:
                     self.env.cr.commit()  # pylint: disable=invalid-commit
@@ -142,21 +143,26 @@ class MsCspProvisioning(models.Model):
             "ordered": ("poll", self._ms_step_poll),
         }[self.state]
 
-    def _ms_run_step(self, clients):
+    def _ms_run_step(self, clients, commit=False):
         """Run the next step in a savepoint; turn its errors into a postponement or a failure.
 
         Anything but an ``Exception`` (a killed worker) rolls the step back and propagates: the
         record is then claimed again as it was.
+
+        :param commit: commit what must be on record before the call (a checkout about to be
+            sent); the caller commits the step's outcome
         """
         self.ensure_one()
         step, method = self._ms_next_step()
+        if step == "checkout":
+            self._ms_mark_checkout_sent(commit)
         try:
             with self.env.cr.savepoint():
                 method(self._ms_job_client(clients))
         except RetryableError as error:
             self._ms_postpone_after_error(step, error)
         except (PartnerCenterError, ValueError) as error:
-            self._ms_set_failed(step, error, kind="refused")
+            self._ms_set_failed(step, error, kind=_failure_kind(error))
         except Exception as error:  # pylint: disable=broad-except
             # A bug or an unexpected answer must not block the queue: fail this record only.
             _logger.exception("Provisioning %s: step %s failed unexpectedly", self.name, step)
@@ -164,6 +170,19 @@ class MsCspProvisioning(models.Model):
                 "Unexpected error during the step (%(type)s: %(error)s). The step may have taken "
                 "effect in Partner Center: Retry checks before ordering.",
                 type=type(error).__name__, error=error), kind="error")
+
+    def _ms_mark_checkout_sent(self, commit):
+        """Put on record, before the call, that a checkout of the cart may reach Partner Center.
+
+        Whatever happens next (a crash, a lost answer, a refusal of a repeated checkout), a
+        cart once sent is never dropped: Retry checks it out again with the same request id.
+        The short lease keeps other workers off the record while the call runs, since the
+        commit releases this worker's row lock.
+        """
+        self.write({"checkout_count": self.checkout_count + 1,
+                    "next_attempt_at": fields.Datetime.now() + CHECKOUT_LEASE})
+        if commit:
+            self.env.cr.commit()  # pylint: disable=invalid-commit
 
     def _ms_job_client(self, clients):
         """One job-mode client per instance and cron run (its access token is reused)."""
@@ -258,3 +277,12 @@ class MsCspProvisioning(models.Model):
         order = client.get_order(tenant, self.ms_order_id)  # a read: subscription ids
         self.line_ids._ms_store_order_lines(order.line_items)
         self._ms_set_fulfilled("poll", self.env._("Order %s fulfilled.", self.ms_order_alias))
+
+
+def _failure_kind(error):
+    """``refused`` when Partner Center definitively said no (a 4xx answer, or our own check
+    before any call); ``error`` when the call may have taken effect."""
+    if isinstance(error, ValueError):
+        return "refused"
+    status = getattr(error, "status", None) or 0
+    return "refused" if 400 <= status < 500 and status not in (408, 409, 429) else "error"

@@ -64,9 +64,13 @@ class MsCspProvisioningLine(models.Model):
         )
 
     def _ms_store_order_lines(self, order_lines):
-        """Match the order's lines to ours (same position: Partner Center numbers the lines of
-        one order in cart order) and store their number and subscription id."""
-        for line, order_line in zip(self.sorted(), order_lines, strict=False):
+        """Match the order's lines to ours and store their number and subscription id.
+
+        Partner Center numbers an order's lines in cart order, and the cart's lines are ours in
+        their order: the n-th line by number is our n-th line, whatever order they come in.
+        """
+        numbered = sorted(order_lines, key=lambda order_line: order_line.line_item_number or 0)
+        for line, order_line in zip(self.sorted(), numbered, strict=False):
             values = {"line_item_number": order_line.line_item_number}
             if order_line.subscription_id:
                 values["ms_subscription_id"] = order_line.subscription_id

@@ -85,6 +85,16 @@ class TestCustomerTenants(MsCspSimulatorCase):
             self.env["ms.csp.customer"].create({
                 "partner_id": other.id, "instance_id": self.instance.id, "tenant_id": CONTOSO})
 
+    def test_tenant_ids_compare_case_insensitively(self):
+        link = self.env["ms.csp.customer"].create({
+            "partner_id": self.contoso.id, "instance_id": self.instance.id,
+            "tenant_id": f" {CONTOSO.upper()} "})
+        self.assertEqual(link.tenant_id, CONTOSO)
+        other = self.env["res.partner"].create({"name": "Other", "is_company": True})
+        with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError):
+            self.env["ms.csp.customer"].create({
+                "partner_id": other.id, "instance_id": self.instance.id, "tenant_id": CONTOSO})
+
     def test_unlinked_company_can_be_linked_again(self):
         first = self.env["ms.csp.customer"].create({
             "partner_id": self.contoso.id, "instance_id": self.instance.id, "tenant_id": CONTOSO})
@@ -98,7 +108,7 @@ class TestCustomerTenants(MsCspSimulatorCase):
             "0c5a0002-5e1c-4a11-9000-00000000c002")
         self.assertEqual(first.state, "unlinked")
 
-    def test_create_customer_in_partner_center_from_the_company_profile(self):
+    def litware(self):
         partner = self.env["res.partner"].create({
             "name": "Litware Inc", "is_company": True, "email": "billing@litware.example",
             "street": "1 Main Street", "city": "Redmond", "zip": "98052",
@@ -107,6 +117,10 @@ class TestCustomerTenants(MsCspSimulatorCase):
             "child_ids": [Command.create({"name": "Alex Wilber", "type": "invoice",
                                           "email": "alex@litware.example"})],
         })
+        return partner
+
+    def test_create_customer_in_partner_center_from_the_company_profile(self):
+        partner = self.litware()
         wizard = self.open_wizard(partner, "create")
         self.assertEqual(wizard.domain_prefix, "litwareinc")
         self.assertIn("Redmond", wizard.profile_summary)
@@ -116,6 +130,17 @@ class TestCustomerTenants(MsCspSimulatorCase):
                          ("litwareinc.onmicrosoft.com", "created", "US"))
         remote = [c for c in self.simulator.customers if c["tenant_id"] == link.tenant_id]
         self.assertEqual(remote[0]["company_name"], "Litware Inc")
+
+    def test_a_tenant_an_earlier_attempt_created_is_linked_not_created_again(self):
+        partner = self.litware()
+        wizard = self.open_wizard(partner, "create")
+        with self.instance._ms_client() as client:  # an earlier attempt whose answer was lost
+            earlier = client.create_customer(wizard._ms_new_customer())
+        before = len(self.simulator.customers)
+        wizard.action_create()
+        link = self.env["ms.csp.customer"]._ms_tenant_for(partner, self.instance)
+        self.assertEqual(link.tenant_id, earlier.tenant_id.lower())
+        self.assertEqual(len(self.simulator.customers), before)
 
     def test_create_with_missing_profile_names_the_fields_and_sends_nothing(self):
         before = len(self.simulator.customers)

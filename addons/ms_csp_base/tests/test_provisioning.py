@@ -93,6 +93,31 @@ class ProvisioningCase(CronMixinCase, MsCspSimulatorCase):
         provisionings.filtered("next_attempt_at").sudo().write(
             {"next_attempt_at": fields.Datetime.now() - timedelta(seconds=1)})
 
+    def _crash_once_after(self, method, provisioning):
+        """Run the cron until ``method`` has been called through once, then kill the worker:
+        the step's savepoint rolls back. Returns what the call answered."""
+        original = getattr(PartnerCenterClient, method)
+        answers = []
+
+        def call_then_crash(client, *args, **kwargs):
+            answer = original(client, *args, **kwargs)
+            if not answers:
+                answers.append(answer)
+                raise SimulatedCrash
+            return answer
+
+        with patch.object(PartnerCenterClient, method, autospec=True,
+                          side_effect=call_then_crash):
+            for _run in range(10):
+                try:
+                    self._run_cron()
+                except SimulatedCrash:
+                    break
+                self._elapse(provisioning)
+            else:
+                self.fail(f"{method} was never called")
+        return answers
+
     def _orders_of(self, provisioning):
         """The Microsoft orders placed for the record's key (the admin view: no listing lag)."""
         marker = order_marker(provisioning.idempotency_key)
@@ -257,31 +282,6 @@ class TestProvisioning(ProvisioningCase):
                 if method == "checkout_for_key":
                     self.assertEqual(answers[0].orders[0].id, order["id"])
 
-    def _crash_once_after(self, method, provisioning):
-        """Run the cron until ``method`` has been called through once, then kill the worker:
-        the step's savepoint rolls back. Returns what the call answered."""
-        original = getattr(PartnerCenterClient, method)
-        answers = []
-
-        def call_then_crash(client, *args, **kwargs):
-            answer = original(client, *args, **kwargs)
-            if not answers:
-                answers.append(answer)
-                raise SimulatedCrash
-            return answer
-
-        with patch.object(PartnerCenterClient, method, autospec=True,
-                          side_effect=call_then_crash):
-            for _run in range(10):
-                try:
-                    self._run_cron()
-                except SimulatedCrash:
-                    break
-                self._elapse(provisioning)
-            else:
-                self.fail(f"{method} was never called")
-        return answers
-
 
 @tagged("post_install", "-at_install")
 class TestProvisioningFailures(ProvisioningCase):
@@ -333,22 +333,50 @@ class TestProvisioningFailures(ProvisioningCase):
         self.assertEqual(provisioning.step_ids.sorted("id")[-3:].mapped("step"),
                          ["retry", "search", "poll"], "linked by the search, nothing ordered")
 
-    @mute_logger("odoo.addons.ms_csp_base.models.ms_csp_provisioning_engine")
-    def test_retry_after_unexpected_error_keeps_the_cart(self):
-        provisioning = self._provisioning()
+    @mute_logger("odoo.addons.ms_csp_base.models.ms_csp_provisioning")
+    def test_a_failing_hook_keeps_the_order_on_record(self):
+        user = self.make_user("provisioning.hook.owner", "ms_csp_base.group_ms_csp_user")
+        provisioning = self._provisioning(user_id=user.id)
         with patch.object(type(self.Provisioning), "_ms_on_ordered", autospec=True,
                           side_effect=KeyError("consumer bug")):
             self._run_until_final(provisioning)
+        self.assertEqual(provisioning.state, "fulfilled")
+        self.assertOneOrderStored(provisioning)
+        failed_hook = provisioning.step_ids.filtered(lambda step: step.outcome == "failed")
+        self.assertIn(provisioning.ms_order_alias, failed_hook.message)
+        self.assertEqual(provisioning.activity_ids.user_id, user)
+
+    def test_an_unreadable_checkout_answer_keeps_the_cart_for_retry(self):
+        self.simulator.set_faults([{"method": "POST", "path_regex": r"/checkout$",
+                                    "kind": "status", "status": 200, "body": "<html>",
+                                    "count": 1}])
+        provisioning = self._provisioning()
+        self._run_until_final(provisioning)
         self.assertEqual(provisioning.state, "failed")
         self.assertEqual((provisioning.failed_step, provisioning.failure_kind), ("cart", "error"))
-        self.assertEqual(len(self._orders_of(provisioning)), 1)
         cart_id = provisioning.cart_id
         provisioning.action_retry()
-        self.assertEqual(provisioning.state, "submitted")
-        self.assertEqual(provisioning.cart_id, cart_id)
+        self.assertEqual((provisioning.state, provisioning.cart_id), ("submitted", cart_id))
         self._run_until_final(provisioning)
         self.assertEqual(provisioning.state, "fulfilled")
         self.assertOneOrderStored(provisioning)
+
+    def test_a_cart_sent_once_is_never_dropped(self):
+        """A crash after the checkout, then a refusal of the repeated checkout: Retry keeps
+        the cart (its first checkout placed the order) and links that order."""
+        provisioning = self._provisioning()
+        answers = self._crash_once_after("checkout_for_key", provisioning)
+        self.assertEqual((provisioning.state, provisioning.checkout_count), ("cart", 1))
+        self.simulator.set_faults(["checkout:400::1"])
+        self._run_until_final(provisioning)
+        self.assertEqual((provisioning.failed_step, provisioning.failure_kind), ("cart", "refused"))
+        self.assertEqual(provisioning.checkout_count, 2)
+        cart_id = provisioning.cart_id
+        provisioning.action_retry()
+        self.assertEqual((provisioning.state, provisioning.cart_id), ("submitted", cart_id))
+        self._run_until_final(provisioning)
+        self.assertEqual(provisioning.state, "fulfilled")
+        self.assertEqual(self.assertOneOrderStored(provisioning)["id"], answers[0].orders[0].id)
 
     def test_retry_is_for_managers_only(self):
         self.simulator.set_faults(["orders:400::1"])

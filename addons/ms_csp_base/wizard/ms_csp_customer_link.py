@@ -68,7 +68,7 @@ class MsCspCustomerLink(models.TransientModel):
         if not (self.lookup or "").strip():
             raise UserError(self.env._("Type the customer's tenant ID or domain first."))
         try:
-            with self.instance_id._ms_client() as client:
+            with self.instance_id._ms_client(interactive=True) as client:
                 customer = client.find_customer(self.lookup)
         except PartnerCenterError as error:
             raise UserError(self.instance_id._ms_error_message(error)) from error
@@ -104,15 +104,25 @@ class MsCspCustomerLink(models.TransientModel):
         key = f"{self.env['ir.config_parameter'].sudo().get_param('database.uuid')}:" \
               f"{self.instance_id.id}:{self.partner_id.id}"
         try:
-            with self.instance_id._ms_client() as client:
-                customer = client.create_customer(
-                    profile, request_id=derive_request_id(key, "customer", profile.domain))
+            with self.instance_id._ms_client(interactive=True) as client:
+                try:
+                    customer = client.create_customer(
+                        profile, request_id=derive_request_id(key, "customer", profile.domain))
+                except DomainNotAvailable:
+                    # Taken, maybe by the tenant an earlier, unanswered attempt created: link
+                    # it when it is one of ours, never create a second one.
+                    customer = client.find_customer(profile.domain)
+                    if customer is None:
+                        raise
         except DomainNotAvailable as error:
             raise UserError(self.env._(
                 "The domain %s belongs to another Microsoft tenant: choose another one.",
                 profile.domain)) from error
         except PartnerCenterError as error:
-            raise UserError(self.instance_id._ms_error_message(error)) from error
+            raise UserError(self.env._(
+                "%(error)s If Partner Center may have created the customer, look it up with "
+                "Link existing customer (domain %(domain)s) before trying again.",
+                error=self.instance_id._ms_error_message(error), domain=profile.domain)) from error
         return self._ms_link(customer.tenant_id, customer.domain or profile.domain,
                              customer.company_name or profile.company_name,
                              customer.country or profile.country, "created")
@@ -172,8 +182,8 @@ class MsCspCustomerLink(models.TransientModel):
                 "%(partner)s already has a linked tenant on %(instance)s: unlink it first.",
                 partner=partner.display_name, instance=self.instance_id.name))
         taken = tenant_id and customers.search([
-            ("instance_id", "=", self.instance_id.id), ("tenant_id", "=", tenant_id),
-            ("state", "=", "linked")], limit=1)
+            ("instance_id", "=", self.instance_id.id), ("state", "=", "linked"),
+            ("tenant_id", "=", tenant_id.strip().lower())], limit=1)
         if taken:
             raise UserError(self.env._(
                 "Tenant %(tenant)s is already linked to %(partner)s.",
