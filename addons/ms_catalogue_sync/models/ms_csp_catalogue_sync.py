@@ -108,8 +108,8 @@ class MsCspCatalogueApplier(models.AbstractModel):
         by_currency = {pricelist.currency_id.name: pricelist for pricelist in pricelists}
         missing = [name for name in currencies if name not in by_currency]
         created = self.env["product.pricelist"].create([{
-            "name": self.env._("Microsoft %(instance)s (%(currency)s)", instance=instance.name,
-                      currency=name),
+            # Odoo shows a pricelist with its currency: "Microsoft <instance> (USD)"
+            "name": self.env._("Microsoft %s", instance.name),
             "currency_id": currencies[name].id,
             "company_id": instance.company_id.id,
             "ms_instance_id": instance.id,
@@ -148,7 +148,8 @@ class MsCspCatalogueApplier(models.AbstractModel):
         skus.update((code, sku.id) for code, sku in by_code.items())
         batch_skus = self.env["ms.csp.sku"].browse(
             [by_code[code].id for code in batch if code in by_code])
-        self._ms_upsert_products(batch_skus, {e.code: e for e in entries}, context)
+        created, updated = self._ms_upsert_products(batch_skus, {e.code: e for e in entries},
+                                                    context)
         self._ms_upsert_prices(instance, run, batch_skus, context, changes)
         self._ms_retire(run, retired, changes)
         for change in changes:  # new SKUs got their product after their change line was made
@@ -162,6 +163,8 @@ class MsCspCatalogueApplier(models.AbstractModel):
                 1 for c in changes if c["change_type"] == "retired"),
             "price_change_count": run.price_change_count + sum(
                 1 for c in changes if c["change_type"] == "price"),
+            "product_created_count": run.product_created_count + created,
+            "product_updated_count": run.product_updated_count + updated,
         })
 
     # --- SKUs --- #
@@ -238,11 +241,13 @@ class MsCspCatalogueApplier(models.AbstractModel):
     # --- products --- #
 
     def _ms_upsert_products(self, skus, entries, context):
+        """:return: ``(created, updated)``, how many products were made and changed"""
         sold = skus.filtered(lambda sku: sku.catalog_status != CATALOG_STATUS_RETIRED)
         creating = sold.filtered(lambda sku: not sku.product_tmpl_id)
         self._ms_create_products(creating, context)
-        self._ms_update_products(sold - creating, context)
+        updated = self._ms_update_products(sold - creating, context)
         self._ms_translate(skus, entries, context)
+        return len(creating), updated
 
     def _ms_create_products(self, skus, context):
         """The products of new SKUs, with their variants, in one create per model.
@@ -313,6 +318,7 @@ class MsCspCatalogueApplier(models.AbstractModel):
                 updates.append((template, diff))
         _write_grouped(updates)
         self._ms_sync_term_values(skus, templates, context)
+        return len(updates)
 
     def _ms_template_values(self, sku, context, update=False):
         values = self.env["product.template"]._ms_product_values(sku, sku.kind)

@@ -172,8 +172,11 @@ class MsCspSyncChange(models.Model):
         required=True, index=True)
     term_plan = fields.Selection(TERM_PLAN_SELECTION)
     currency_id = fields.Many2one("res.currency")
-    old_cost = fields.Monetary(currency_field="currency_id")
-    new_cost = fields.Monetary(currency_field="currency_id")
-    old_price = fields.Monetary(string="Old sell price", currency_field="currency_id")
-    new_price = fields.Monetary(string="New sell price", currency_field="currency_id")
+    # amounts of different currencies: never summed in group totals
+    old_cost = fields.Monetary(currency_field="currency_id", aggregator=None)
+    new_cost = fields.Monetary(currency_field="currency_id", aggregator=None)
+    old_price = fields.Monetary(string="Old sell price", currency_field="currency_id",
+                                aggregator=None)
+    new_price = fields.Monetary(string="New sell price", currency_field="currency_id",
+                                aggregator=None)
     note = fields.Char()

@@ -170,6 +170,27 @@ class TestCatalogueSync(MsCspCatalogueCase):
         runs = self.env["ms.csp.sync.run"].search(self.instance.action_open_sync_runs()["domain"])
         self.assertEqual(runs.instance_id, self.instance)
 
+    def test_runs_count_the_products_they_create_and_change(self):
+        first = self.sync()
+        self.assertEqual(first.product_created_count, len(self.expected_codes()))
+        self.assertEqual(first.product_updated_count, 0)
+        second = self.sync()
+        self.assertEqual((second.product_created_count, second.product_updated_count), (0, 0))
+        self.simulator.update_settings(month=1)
+        third = self.sync()
+        self.assertEqual(third.product_created_count, third.new_count)
+
+    def test_pricelists_name_their_currency_once(self):
+        self.sync()
+        usd = self.instance.pricelist_ids.filtered(lambda p: p.currency_id == self.usd)
+        self.assertEqual(usd.display_name, "Microsoft Test simulator (USD)")
+
+    def test_updated_products_never_sum_amounts_of_different_currencies(self):
+        amounts = ["old_price", "old_cost", "new_price", "new_cost"]
+        description = self.env["ms.csp.sync.change"].fields_get(amounts, ["aggregator"])
+        self.assertEqual({field: description[field].get("aggregator") for field in amounts},
+                         dict.fromkeys(amounts))  # the list view's group rows show no total
+
     def test_second_sync_without_changes_writes_nothing(self):
         self.sync()
         templates = self.instance.sku_ids.product_tmpl_id
