@@ -23,6 +23,20 @@ TERM_PLANS = {
     TERM_PLAN_ONE_TIME: (None, "one_time", None, None),
 }
 
+# What a term plan adds to the SKU code in a variant's internal reference
+VARIANT_CODE_SUFFIX = {
+    TERM_PLAN_P1Y_ANNUAL: "P1Y-annual",
+    TERM_PLAN_P3Y_ANNUAL: "P3Y-annual",
+    TERM_PLAN_P3Y_TRIENNIAL: "P3Y-triennial",
+}
+
+
+def variant_code(sku_code, term_plan):
+    """The internal reference of a Microsoft variant: its SKU code and its term."""
+    suffix = VARIANT_CODE_SUFFIX.get(term_plan)
+    return f"{sku_code} {suffix}" if suffix else sku_code
+
+
 CATALOG_STATUS_NEW = "new"
 CATALOG_STATUS_AVAILABLE = "available"
 CATALOG_STATUS_RETIRED = "no_longer_available"

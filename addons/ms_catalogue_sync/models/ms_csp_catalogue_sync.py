@@ -28,6 +28,7 @@ from ..const import (
     KIND_SOFTWARE_SUBSCRIPTION,
     TERM_PLANS,
     term_plan_key,
+    variant_code,
 )
 from .sync_memo import SYNC_MEMO
 
@@ -246,7 +247,7 @@ class MsCspCatalogueApplier(models.AbstractModel):
         creating = sold.filtered(lambda sku: not sku.product_tmpl_id)
         self._ms_create_products(creating, context)
         updated = self._ms_update_products(sold - creating, context)
-        self._ms_translate(skus, entries, context)
+        self._ms_translate(skus, entries, context, creating)
         return len(creating), updated
 
     def _ms_create_products(self, skus, context):
@@ -290,15 +291,19 @@ class MsCspCatalogueApplier(models.AbstractModel):
         combinations = {template.id: [] for template in templates}
         for term_value in term_values:
             combinations[term_value.attribute_line_id.product_tmpl_id.id].append(term_value.id)
+        plans = {term_value.id: term_value.product_attribute_value_id.ms_term_plan
+                 for term_value in term_values}
         vals_list = []
         for template in templates:
             value_ids = combinations[template.id]
             for combination in [[value_id] for value_id in value_ids] or [[]]:
-                vals = {"product_tmpl_id": template.id, "active": template.active,
-                        "product_template_attribute_value_ids": [(6, 0, combination)]}
-                if len(value_ids) <= 1:  # Odoo gives a single variant the template's code
-                    vals["default_code"] = template.default_code
-                vals_list.append(vals)
+                vals_list.append({
+                    "product_tmpl_id": template.id, "active": template.active,
+                    "product_template_attribute_value_ids": [(6, 0, combination)],
+                    # the SKU code and the term: on order and invoice lines, "[code] name"
+                    "default_code": variant_code(
+                        template.default_code, plans[combination[0]] if combination else None),
+                })
         # A template keeps its code when it has several variants, as when Odoo makes them.
         with self.env.protecting([templates._fields["default_code"]], templates):
             self.env["product.product"].with_context(**NO_CHATTER).create(vals_list)
@@ -321,10 +326,13 @@ class MsCspCatalogueApplier(models.AbstractModel):
         return len(updates)
 
     def _ms_template_values(self, sku, context, update=False):
+        """What the sync owns of a product (``update``), and at creation its first values too:
+        sales description, unit, category, term attribute. The reseller's changes to those
+        (and to image, taxes, sales team, accounts) survive every later sync."""
         values = self.env["product.template"]._ms_product_values(sku, sku.kind)
-        values["description_sale"] = sku.description or False
         if update:
             return values
+        values["description_sale"] = sku.description or False
         records = context["records"]
         subscription = sku.kind == KIND_SOFTWARE_SUBSCRIPTION
         unit = records["units"][subscription]
@@ -359,9 +367,15 @@ class MsCspCatalogueApplier(models.AbstractModel):
             missing = lines and self._ms_term_values(sku, context) - lines.value_ids
             if missing:
                 lines.value_ids = [(4, value.id) for value in missing]
+                for variant in sku.product_tmpl_id.with_context(
+                        active_test=False).product_variant_ids:
+                    code = variant_code(sku.code, variant.ms_term_plan)
+                    if variant.default_code != code:
+                        variant.default_code = code
 
-    def _ms_translate(self, skus, entries, context):
-        """Names and descriptions in the catalogue language, where Microsoft translates them."""
+    def _ms_translate(self, skus, entries, context, creating):
+        """Names (and, of new products, descriptions) in the catalogue language, where Microsoft
+        translates them: a product's sales description is the reseller's once it exists."""
         lang = context["lang"]
         if not lang or lang == "en_US":
             return
@@ -373,7 +387,7 @@ class MsCspCatalogueApplier(models.AbstractModel):
             values = {}
             if entry.localized_title and template.name != entry.localized_title:
                 values["name"] = entry.localized_title
-            if entry.localized_description and \
+            if entry.localized_description and sku in creating and \
                     template.description_sale != entry.localized_description:
                 values["description_sale"] = entry.localized_description
             if values:

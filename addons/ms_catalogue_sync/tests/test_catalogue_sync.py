@@ -3,6 +3,8 @@ from io import BytesIO
 
 from PIL import Image
 
+from odoo import Command
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from partner_center.catalogue import billing_periods
@@ -267,3 +269,56 @@ class TestCatalogueSync(MsCspCatalogueCase):
                 lambda p, plan=variant.ms_term_plan: not p.country_id
                 and p.currency_id == self.usd and p.term_plan == plan)
             self.assertAlmostEqual(variant.lst_price, default.sell, places=2)
+
+
+@tagged("post_install", "-at_install")
+class TestSyncedProductOwnership(MsCspCatalogueCase):
+    """The sync owns name, SKU, kind, units and terms; the reseller owns the rest."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.instance._ms_get_services_definition(commit=False)
+        cls.template = cls.instance.sku_ids.filtered(
+            lambda s: s.kind == "ms_software_subscription"
+            and len((s.term_plans or "").split(",")) > 1)[:1].product_tmpl_id
+        cls.product_manager = cls.env["res.users"].create({
+            "name": "Product manager", "login": "ms.product.manager",
+            "groups_id": [Command.set([cls.env.ref("sales_team.group_sale_manager").id,
+                                       cls.env.ref("product.group_product_variant").id])],
+        })
+
+    def test_what_the_reseller_sets_survives_every_sync(self):
+        category = self.env["product.category"].create({
+            "name": "Cloud", "parent_id": self.template.categ_id.id})
+        tax = self.env["account.tax"].create({"name": "VAT 17", "amount": 17})
+        picture = BytesIO()
+        Image.new("RGB", (64, 64), "green").save(picture, "PNG")
+        self.template.write({"description_sale": "Our words", "categ_id": category.id,
+                             "taxes_id": [Command.set(tax.ids)],
+                             "image_1920": base64.b64encode(picture.getvalue())})
+        self.simulator.update_settings(month=1)
+        self.sync()
+        self.sync()
+        self.assertEqual((self.template.description_sale, self.template.categ_id,
+                          self.template.taxes_id), ("Our words", category, tax))
+        self.assertTrue(self.template.image_1920)
+
+    def test_each_term_variant_has_its_internal_reference(self):
+        code = self.template.ms_sku_code
+        references = {variant.ms_term_plan: variant.default_code
+                      for variant in self.template.product_variant_ids}
+        self.assertEqual(references.get("P1Y_annual"), f"{code} P1Y-annual")
+        variant = self.template.product_variant_ids[:1]
+        self.assertIn(f"[{variant.default_code}]", variant.display_name)
+
+    def test_the_term_attribute_cannot_be_removed_by_a_person(self):
+        line = self.template.attribute_line_ids.filtered(
+            lambda line: line.attribute_id == self.env.ref("ms_catalogue_sync.attribute_ms_term"))
+        template = self.template.with_user(self.product_manager)
+        with self.assertRaisesRegex(UserError, "cannot be removed"):
+            template.write({"attribute_line_ids": [Command.unlink(line.id)]})
+        with self.assertRaisesRegex(UserError, "cannot be removed"):
+            template.write({"attribute_line_ids": [Command.update(line.id, {
+                "value_ids": [Command.set(line.value_ids[:1].ids)]})]})
+        self.assertEqual(len(self.template.product_variant_ids), len(line.value_ids))
