@@ -437,12 +437,37 @@ def price_for_customer(
             f"{billing_plan or 'none'}.",
         )
     by_currency = {price.currency: price for price in market_prices}
+    return choose_customer_price(
+        by_currency, code=code, country=country, currency=currency, rates=rates,
+        decimals=decimals,
+    )
+
+
+def choose_customer_price(
+    by_currency: Mapping[str, SkuPrice],
+    *,
+    code: str,
+    country: str,
+    currency: str,
+    rates: Mapping[str, Decimal] | None = None,
+    decimals: int = 2,
+) -> SkuPrice | NoPrice:
+    """The customer's price once its market's prices are known: the one decision of the suite.
+
+    The market's price in ``currency`` when Microsoft prices in it there. Otherwise a price the
+    market has in another currency, converted: only currencies Microsoft prices this SKU in, in
+    this country, can serve, and among those with a rate the first in alphabetical order of
+    their ISO code wins (a documented, stable rule: EUR before GBP before USD).
+
+    :param by_currency: the market's prices (one term and billing plan), by ISO currency code
+    :param rates: priced currency -> units of ``currency`` for one unit of it
+    """
     if currency in by_currency:
         return by_currency[currency]
     for source in sorted(by_currency):
         if rates and rates.get(source) is not None and Decimal(rates[source]) > 0:
             return convert_price(by_currency[source], currency, rates, decimals)
-    priced = ", ".join(sorted(by_currency))
+    priced = ", ".join(sorted(by_currency)) or "no currency"
     return NoPrice(
         REASON_NO_RATE,
         f"{code} is not priced in {currency} in {country} (priced in {priced}) and no conversion "

@@ -251,6 +251,16 @@ def test_customer_gets_their_own_market_price():
     assert (price.cost, price.sell, price.cost_market) == (Decimal("92"), Decimal("119"), "DE")
 
 
+def test_converted_customer_price_comes_from_the_first_priced_currency_with_a_rate():
+    # DE is priced in CHF and EUR: both have a rate into ILS, CHF comes first.
+    rates = {"CHF": Decimal("4.1"), "EUR": Decimal("3.9"), "USD": Decimal("3.7")}
+    price = customer_price(country="DE", currency="ILS", rates=rates)
+    assert (price.source_currency, price.sell) == ("CHF", Decimal("467.40"))
+    # A rate from a currency the market does not price in never serves.
+    result = customer_price(country="GB", currency="ILS", rates={"USD": Decimal("3.7")})
+    assert isinstance(result, NoPrice) and result.reason == REASON_NO_RATE
+
+
 def test_customer_price_when_not_sold_in_the_country():
     result = customer_price(country="FR", currency="EUR", purchasable_countries=["DE"])
     assert isinstance(result, NoPrice) and not result

@@ -19,7 +19,10 @@ class MsCspConversionRate(models.Model):
         help="The currency Microsoft does not price in.")
     base_currency_id = fields.Many2one(
         "res.currency", string="Microsoft currency", required=True, tracking=True,
-        help="The currency Microsoft prices in that the rate converts from.")
+        help="The currency Microsoft prices in that the rate converts from. Only a currency "
+        "Microsoft prices the SKU in, in the customer's country, can serve; when several with a "
+        "rate can, the first in alphabetical order of ISO code wins (EUR before GBP before "
+        "USD).")
     rate = fields.Float(
         required=True, digits=(12, 6), tracking=True,
         help="Units of the currency for one unit of the Microsoft currency.")

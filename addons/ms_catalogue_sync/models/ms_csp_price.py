@@ -2,8 +2,9 @@ from decimal import Decimal
 
 from odoo import api, fields, models
 
-from partner_center.catalogue import SkuPrice, convert_price
+from partner_center.catalogue import SkuPrice, choose_customer_price
 
+from ..const import TERM_PLANS
 from .ms_csp_sku import TERM_PLAN_SELECTION
 
 
@@ -66,25 +67,20 @@ class MsCspPrice(models.Model):
                 product=product.display_name, country=country.name)
         rows = self.sudo().search([("sku_id", "=", sku.id), ("term_plan", "=", plan),
                                    ("country_id", "=", country.id)])
-        exact = rows.filtered(lambda row: row.currency_id == currency)
-        if exact:
-            return exact[0].sell, exact[0].cost, None
-        return self._ms_converted_price(product, rows, currency, country, on_date)
-
-    def _ms_converted_price(self, product, rows, currency, country, on_date):
-        """``rows`` (a country's prices in other currencies) carried into ``currency``."""
+        term, billing, _value, _uom = TERM_PLANS[plan]
+        by_currency = {row.currency_id.name: SkuPrice(
+            sku.code, term, billing, row.currency_id.name,
+            cost=Decimal(str(row.cost)), sell=Decimal(str(row.sell))) for row in rows}
         rates = self.env["ms.csp.conversion.rate"]._ms_rates_for(
-            currency, product.ms_sku_id.company_id, on_date or fields.Date.context_today(self))
-        for row in rows.sorted(lambda row: row.currency_id.name):
-            rate = rates.get(row.currency_id.name)
-            if rate:
-                price = SkuPrice(product.ms_sku_id.code, None, None, row.currency_id.name,
-                                 cost=Decimal(str(row.cost)), sell=Decimal(str(row.sell)))
-                converted = convert_price(price, currency.name, {row.currency_id.name: Decimal(
-                    str(rate))}, currency.decimal_places)
-                return float(converted.sell), float(converted.cost), None
-        priced = ", ".join(sorted(rows.currency_id.mapped("name"))) or self.env._("no currency")
+            currency, sku.company_id, on_date or fields.Date.context_today(self))
+        price = choose_customer_price(
+            by_currency, code=sku.code, country=country.code, currency=currency.name,
+            rates={name: Decimal(str(rate)) for name, rate in rates.items()},
+            decimals=currency.decimal_places)
+        if price:
+            return float(price.sell), float(price.cost), None
         return None, None, self.env._(
             "%(product)s is priced in %(priced)s in %(country)s, not in %(currency)s, and no "
             "conversion rate into %(currency)s is set.", product=product.display_name,
-            priced=priced, country=country.name, currency=currency.name)
+            priced=", ".join(sorted(by_currency)) or self.env._("no currency"),
+            country=country.name, currency=currency.name)
