@@ -206,7 +206,8 @@ class MsCspInstance(models.Model):
                 decimals={c.name: c.decimal_places for c in self.active_currency_ids},
                 previous=previous,
                 lang=self.catalogue_lang,
-                on_date=on_date,
+                # price rows take effect at their start instant (UTC), not at the day's start
+                on_date=fields.Datetime.now(),
             )
 
     def _ms_sync_failed(self, run, error, started, commit):

@@ -1,10 +1,13 @@
+from datetime import datetime
 from unittest.mock import patch
 
+from odoo import fields
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.base.tests.test_ir_cron import CronMixinCase
+from odoo.addons.ms_catalogue_sync.models import ms_csp_instance
 
 from partner_center import PartnerCenterClient
 
@@ -108,3 +111,13 @@ class TestSyncInBackground(MsCspCatalogueCase, CronMixinCase):
         self.assertIn("stopped while reading the catalogue (RuntimeError: disk full)",
                       run.error_message)
         self.assertFalse(self.instance.sku_ids)
+
+    def test_price_rows_are_chosen_at_the_instant_of_the_sync(self):
+        before = fields.Datetime.now()
+        with patch.object(ms_csp_instance, "fetch_snapshot",
+                          wraps=ms_csp_instance.fetch_snapshot) as fetch:
+            self.sync()
+        moment = fetch.call_args.kwargs["on_date"]
+        self.assertIsInstance(moment, datetime)  # a row starting at 09:00 counts from 09:00
+        self.assertGreaterEqual(moment, before)
+
