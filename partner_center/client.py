@@ -642,6 +642,36 @@ class PartnerCenterClient:
             f"/customers/{_seg(tenant_id)}/entitlements", Entitlement.from_json, params=params
         )
 
+    def cancel_order_lines(
+        self,
+        tenant_id: str,
+        order_id: str,
+        line_items: Sequence[tuple[int, str | None]],
+        request_id: str | None = None,
+    ) -> Order:
+        """Cancel lines of a software order (perpetual licences: within 30 days of purchase).
+
+        Microsoft's documented call PATCHes the order with ``status: cancelled`` and the lines to
+        cancel. Outside the window Partner Center answers 400 / 900117
+        (``CODE_CANCELLATION_WINDOW_PASSED``). Within the window, cancelling a cancelled line
+        again answers the same order, so a call repeated after a lost answer is safe.
+
+        :param line_items: ``(line_item_number, offer_id)`` pairs; ``offer_id`` may be ``None``
+        :param request_id: pin the ``MS-RequestId`` (a caller's retry of the same cancellation)
+        :return: the order as Partner Center answers it (cancelled lines have quantity 0)
+        """
+        body = {
+            "id": order_id,
+            "status": "cancelled",
+            "lineItems": [
+                {"lineItemNumber": int(number), **({"offerId": offer} if offer else {})}
+                for number, offer in line_items
+            ],
+        }
+        path = f"/customers/{_seg(tenant_id)}/orders/{_seg(order_id)}"
+        response = self._request("PATCH", path, json=body, request_id=request_id)
+        return Order.from_json(_json_body(response))
+
     def _await_operation(self, accepted: requests.Response) -> None:
         """Poll the ``Location`` of a 202 answer until the operation has finished."""
         location = accepted.headers.get("Location")

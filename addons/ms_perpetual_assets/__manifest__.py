@@ -10,6 +10,11 @@
     "depends": ["ms_catalogue_sync", "sale_management", "portal"],
     "external_dependencies": {"python": ["msal", "requests", "ms-csp-partner-center"]},
     "data": [
+        "security/ms_perpetual_assets_security.xml",
+        "security/ir.model.access.csv",
+        "data/ms_perpetual_asset_data.xml",
+        "views/ms_perpetual_asset_views.xml",
+        "views/res_partner_views.xml",
         "views/ms_perpetual_asset_menus.xml",
     ],
     "installable": True,

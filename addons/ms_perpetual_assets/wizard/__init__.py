@@ -1,0 +1,1 @@
+from . import ms_perpetual_asset_retry
