@@ -34,6 +34,10 @@ class MsCspProvisioningLine(models.Model):
     res_model = fields.Char(string="Source model")
     res_id = fields.Many2oneReference(string="Source line ID", model_field="res_model")
     line_item_number = fields.Integer(readonly=True, copy=False)
+    ms_offer_id = fields.Char(
+        string="Microsoft offer ID", readonly=True,
+        help="The order line's offer (ProductId:SkuId:AvailabilityId), as Partner Center placed "
+        "it: what a cancellation names.")
     ms_subscription_id = fields.Char(string="Microsoft subscription ID", readonly=True,
                                      copy=False)
     ms_status = fields.Char(string="Microsoft status", readonly=True, copy=False)
@@ -72,6 +76,8 @@ class MsCspProvisioningLine(models.Model):
         numbered = sorted(order_lines, key=lambda order_line: order_line.line_item_number or 0)
         for line, order_line in zip(self.sorted(), numbered, strict=False):
             values = {"line_item_number": order_line.line_item_number}
+            if order_line.offer_id:
+                values["ms_offer_id"] = order_line.offer_id
             if order_line.subscription_id:
                 values["ms_subscription_id"] = order_line.subscription_id
             line.write(values)

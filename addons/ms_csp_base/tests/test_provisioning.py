@@ -131,6 +131,8 @@ class ProvisioningCase(CronMixinCase, MsCspSimulatorCase):
         self.assertEqual(len(orders), 1, "exactly one Microsoft order for the record")
         self.assertEqual(provisioning.ms_order_id, orders[0]["id"])
         self.assertEqual(provisioning.ms_order_alias, orders[0]["alternateId"])
+        self.assertEqual(provisioning.line_ids.mapped("ms_offer_id"),
+                         [line["offerId"] for line in orders[0]["lineItems"]])
         return orders[0]
 
 
