@@ -1,5 +1,6 @@
 from . import ms_csp_credential
 from . import ms_csp_instance
+from . import ms_csp_background_job
 from . import ms_csp_customer
 from . import res_partner
 from . import ms_csp_provisioning

@@ -40,7 +40,7 @@ class MsCspProvisioning(models.Model):
 
     _name = "ms.csp.provisioning"
     _description = "Microsoft Provisioning"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "ms.csp.background.job"]
     _order = "id desc"
 
     name = fields.Char(

@@ -20,10 +20,7 @@ Center's definitive answers fail it. The client runs in job mode: it never sleep
 
 import logging
 import random
-import time
 from datetime import timedelta
-
-from psycopg2.errors import SerializationFailure
 
 from odoo import api, fields, models
 from odoo.tools import SQL
@@ -36,13 +33,10 @@ from partner_center.errors import (
 )
 from partner_center.resources import split_catalog_item_id
 
-from .ms_csp_provisioning import ACTIVE_STATES
+from .ms_csp_provisioning import ACTIVE_STATES, CRON_XMLID
 
 _logger = logging.getLogger(__name__)
 
-CLAIM_ATTEMPTS = 5
-BATCH_SIZE = 50  # steps per cron run; the cron re-runs at once while work remains
-TIME_BUDGET = 60  # seconds per cron run: well within Odoo's cron time limit (120 s default)
 BACKOFF_BASE = 10  # seconds; doubled per attempt, with jitter
 BACKOFF_MAX = 3600
 CHECKOUT_LEASE = timedelta(minutes=5)  # other workers wait this long on a checkout under way
@@ -53,81 +47,26 @@ RETRY_WINDOW = timedelta(days=3)
 class MsCspProvisioning(models.Model):
     _inherit = "ms.csp.provisioning"
 
-    # === CRON === #
+    # === THE BACKGROUND JOB (ms.csp.background.job) === #
 
     @api.model
-    def _ms_cron_process(self, batch_size=BATCH_SIZE, time_budget=TIME_BUDGET, commit=True):
-        """Run due steps, one record at a time, until none is due or the run's budget is spent.
+    def _ms_cron_process(self, commit=True, **budget):
+        """The cron: run due steps, one record at a time (see ``ms.csp.background.job``)."""
+        return self._ms_job_process(commit=commit, **budget)
 
-        :param commit: commit after each step (the cron); tests pass False and every step then
-            runs in a savepoint of the test's transaction
-        :return: how many steps ran
-        """
-        started, done, clients = time.monotonic(), 0, {}
-        if commit:  # claim on a fresh snapshot
-            self.env.cr.commit()  # pylint: disable=invalid-commit
-        try:
-            while done < batch_size and time.monotonic() - started < time_budget:
-                provisioning = self._ms_claim_next(fresh_snapshot=commit)
-                if not provisioning:
-                    break
-                provisioning._ms_run_step(clients, commit)
-                done += 1
-                if commit:
-                    self.env.cr.commit()  # pylint: disable=invalid-commit
-        finally:
-            for client in clients.values():
-                client.close()
-        remaining = self._ms_count_due()
-        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
-        if remaining and not self.env.context.get("ir_cron_progress_id"):
-            self._ms_trigger_cron()  # called outside ir.cron: come back for the rest
-        return done
+    def _ms_job_due_sql(self):
+        # the current time comes from Python, like ``next_attempt_at``
+        return SQL("state IN %s AND (next_attempt_at IS NULL OR next_attempt_at <= %s)",
+                   ACTIVE_STATES, fields.Datetime.now())
 
-    @api.model
-    def _ms_claim_next(self, fresh_snapshot=False):
-        """Lock the next due record for this transaction, skipping those other workers hold.
+    def _ms_job_order_sql(self):
+        return SQL("next_attempt_at NULLS FIRST, id")
 
-        ``FOR NO KEY UPDATE`` does not block inserts that reference the row (steps, messages).
-        The current time comes from Python, like ``next_attempt_at``.
+    def _ms_job_cron(self):
+        return self.env.ref(CRON_XMLID)
 
-        A record another worker changed after this transaction's snapshot cannot be locked
-        (``SerializationFailure``, repeatable read): with ``fresh_snapshot`` (nothing uncommitted:
-        the cron commits after each step) the transaction is rolled back and the claim repeated
-        on a new snapshot; otherwise nothing is claimed.
-        """
-        self.flush_model(["state", "next_attempt_at"])
-        for _attempt in range(CLAIM_ATTEMPTS):
-            try:
-                with self.env.cr.savepoint(flush=False):
-                    return self._ms_claim_query()
-            except SerializationFailure:
-                if not fresh_snapshot:
-                    break
-                self.env.cr.rollback()  # pylint: disable=invalid-commit
-        return self.browse()
-
-    def _ms_claim_query(self):
-        self.env.cr.execute(SQL(
-            """SELECT id FROM ms_csp_provisioning
-                WHERE state IN %(states)s
-                  AND (next_attempt_at IS NULL OR next_attempt_at <= %(now)s)
-             ORDER BY next_attempt_at NULLS FIRST, id
-                LIMIT 1
-                  FOR NO KEY UPDATE SKIP LOCKED""",
-            states=ACTIVE_STATES, now=fields.Datetime.now()), log_exceptions=False)
-        row = self.env.cr.fetchone()
-        return self.browse(row[0]) if row else self.browse()
-
-    @api.model
-    def _ms_count_due(self):
-        self.flush_model(["state", "next_attempt_at"])
-        self.env.cr.execute(SQL(
-            """SELECT count(*) FROM ms_csp_provisioning
-                WHERE state IN %(states)s
-                  AND (next_attempt_at IS NULL OR next_attempt_at <= %(now)s)""",
-            states=ACTIVE_STATES, now=fields.Datetime.now()))
-        return self.env.cr.fetchone()[0]
+    def _ms_job_run(self, clients, commit):
+        self._ms_run_step(clients, commit)
 
     # === ONE STEP === #
 
@@ -158,7 +97,7 @@ class MsCspProvisioning(models.Model):
             self._ms_mark_checkout_sent(commit)
         try:
             with self.env.cr.savepoint():
-                method(self._ms_job_client(clients))
+                method(self._ms_job_client(clients, self.instance_id))
         except RetryableError as error:
             self._ms_postpone_after_error(step, error)
         except (PartnerCenterError, ValueError) as error:
@@ -183,13 +122,6 @@ class MsCspProvisioning(models.Model):
                     "next_attempt_at": fields.Datetime.now() + CHECKOUT_LEASE})
         if commit:
             self.env.cr.commit()  # pylint: disable=invalid-commit
-
-    def _ms_job_client(self, clients):
-        """One job-mode client per instance and cron run (its access token is reused)."""
-        instance = self.instance_id
-        if instance.id not in clients:
-            clients[instance.id] = instance._ms_client(job_mode=True)
-        return clients[instance.id]
 
     def _ms_postpone_after_error(self, step, error):
         """Come back after the error's wait or the backoff, whichever is longer; give up after

@@ -413,13 +413,13 @@ class TestProvisioningClaim(TransactionCase):
         with self.registry.cursor() as cr1, self.registry.cursor() as cr2, \
                 self.registry.cursor() as cr3:
             claims = [
-                api.Environment(cr, SUPERUSER_ID, {})["ms.csp.provisioning"]._ms_claim_next().id
+                api.Environment(cr, SUPERUSER_ID, {})["ms.csp.provisioning"]._ms_job_claim_next().id
                 for cr in (cr1, cr2, cr3)
             ]
             self.assertEqual(sorted(claims), sorted(ids), "three workers, three records")
             cr2.rollback()  # worker 2 ends its step: its record may be claimed again
             again = api.Environment(cr3, SUPERUSER_ID, {})["ms.csp.provisioning"]
-            self.assertIn(again._ms_claim_next().id, (claims[1], claims[2]))
+            self.assertIn(again._ms_job_claim_next().id, (claims[1], claims[2]))
             cr1.rollback()
             cr3.rollback()
 
