@@ -55,7 +55,10 @@ class TestMicrosoftSaleOrder(MsCspCatalogueCase):
         self.assertEqual(order.order_line.price_unit, self.price_row("DE", "EUR").sell)
         with Form(order) as form:  # the same from the form
             form.ms_end_customer_id = self.reseller
-        self.assertNotEqual(order.order_line.price_unit, self.price_row("DE", "EUR").sell)
+        # the US market prices in USD only and no EUR rate is set: the line says why
+        self.assertIn("no conversion rate into EUR", order.order_line.ms_price_error)
+        with self.assertRaisesRegex(UserError, "no conversion rate into EUR"):
+            order.action_confirm()
 
     def test_a_currency_microsoft_does_not_price_in_is_converted(self):
         order = self.order(currency="ILS")
