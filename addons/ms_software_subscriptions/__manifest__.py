@@ -11,7 +11,14 @@
     "external_dependencies": {"python": ["msal", "requests", "ms-csp-partner-center"]},
     "data": [
         "security/ir.model.access.csv",
+        "security/ms_software_subscription_security.xml",
+        "data/sale_subscription_template_data.xml",
+        "data/ir_cron.xml",
+        "views/sale_subscription_views.xml",
+        "views/res_partner_views.xml",
         "views/ms_software_subscription_menus.xml",
+        "data/ir_actions_server.xml",
     ],
+    "post_init_hook": "post_init_hook",
     "installable": True,
 }

@@ -1,0 +1,46 @@
+"""Constants of Microsoft software subscriptions: templates per term plan, states, cut-offs."""
+
+from datetime import date
+
+from odoo.addons.ms_catalogue_sync.const import (
+    TERM_PLAN_P1Y_ANNUAL,
+    TERM_PLAN_P3Y_ANNUAL,
+    TERM_PLAN_P3Y_TRIENNIAL,
+)
+
+# Partner Center turns auto-renew on by default for software subscriptions bought on or after
+# this day, off for older ones.
+AUTO_RENEW_DEFAULT_FROM = date(2021, 10, 14)
+
+# The invoicing rhythm of a term plan: the billing plan, not the term (P3Y billed annually is
+# invoiced every year).
+SUBSCRIPTION_TEMPLATE_BY_TERM_PLAN = {
+    TERM_PLAN_P1Y_ANNUAL: "ms_software_subscriptions.subscription_template_ms_annual",
+    TERM_PLAN_P3Y_ANNUAL: "ms_software_subscriptions.subscription_template_ms_annual",
+    TERM_PLAN_P3Y_TRIENNIAL: "ms_software_subscriptions.subscription_template_ms_triennial",
+}
+
+STATUSES = [("active", "Active"), ("expired", "Expired"), ("cancelled", "Cancelled")]
+# Partner Center's subscription status -> ours (others, e.g. suspended, leave ours unchanged)
+STATUS_BY_PARTNER_CENTER_STATUS = {
+    "active": "active",
+    "expired": "expired",
+    "deleted": "cancelled",
+    "cancelled": "cancelled",
+    "disabled": "cancelled",
+}
+
+SYNC_STATES = [("pending", "Pending"), ("synchronized", "Synchronized"), ("failed", "Failed")]
+# The provisioning's state -> the subscription's Provisioning Sync Status: synchronized as soon
+# as Partner Center placed the order (ids and expiry follow through polling).
+SYNC_STATE_BY_PROVISIONING_STATE = {
+    "pending": "pending",
+    "cart": "pending",
+    "submitted": "pending",
+    "ordered": "synchronized",
+    "fulfilled": "synchronized",
+    "failed": "failed",
+}
+
+REFRESH_CRON_XMLID = "ms_software_subscriptions.cron_ms_software_subscription_refresh"
+MANAGER_GROUP = "ms_csp_base.group_ms_csp_manager"
