@@ -12,10 +12,7 @@ A manager's "Refresh from Microsoft" does the same read on demand.
 """
 
 import logging
-import time
 from datetime import date, datetime, timedelta
-
-from psycopg2.errors import SerializationFailure
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
@@ -27,9 +24,6 @@ from ..const import REFRESH_CRON_XMLID, STATUS_BY_PARTNER_CENTER_STATUS
 
 _logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 50
-TIME_BUDGET = 120  # seconds per cron run
-CLAIM_ATTEMPTS = 5
 REFRESH_BACKOFF_BASE = 60  # seconds, doubled per attempt
 REFRESH_BACKOFF_MAX = 3600
 # After this many reads without the values (about a day with the backoff above), stop
@@ -39,7 +33,8 @@ REFRESH_MAX_ATTEMPTS = 30
 
 # split by role from sale_subscription.py: this file talks to Partner Center
 class SaleSubscription(models.Model):
-    _inherit = "sale.subscription"  # pylint: disable=consider-merging-classes-inherited
+    _name = "sale.subscription"
+    _inherit = ["sale.subscription", "ms.csp.background.job"]
 
     # === SCHEDULING === #
 
@@ -48,57 +43,24 @@ class SaleSubscription(models.Model):
         self.write({"ms_refresh_at": when})
         self.env.ref(REFRESH_CRON_XMLID).sudo()._trigger(at=when)
 
-    # === CRON === #
+    # === THE BACKGROUND JOB (ms.csp.background.job) === #
 
     @api.model
-    def _ms_cron_refresh(self, batch_size=BATCH_SIZE, time_budget=TIME_BUDGET, commit=True):
-        """Read due subscriptions from Partner Center, one at a time.
+    def _ms_cron_refresh(self, commit=True, **budget):
+        """The cron: read due subscriptions from Partner Center, one at a time."""
+        return self._ms_job_process(commit=commit, **budget)
 
-        :param commit: commit after each subscription (the cron); tests pass False
-        :return: how many subscriptions were read
-        """
-        started, done, clients = time.monotonic(), 0, {}
-        if commit:  # claim on a fresh snapshot
-            self.env.cr.commit()  # pylint: disable=invalid-commit
-        try:
-            while done < batch_size and time.monotonic() - started < time_budget:
-                subscription = self._ms_claim_due_refresh(fresh_snapshot=commit)
-                if not subscription:
-                    break
-                subscription._ms_refresh_step(clients)
-                done += 1
-                if commit:
-                    self.env.cr.commit()  # pylint: disable=invalid-commit
-        finally:
-            for client in clients.values():
-                client.close()
-        remaining = self.search_count([("ms_refresh_at", "<=", fields.Datetime.now())])
-        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
-        if remaining and not self.env.context.get("ir_cron_progress_id"):
-            self.env.ref(REFRESH_CRON_XMLID).sudo()._trigger()
-        return done
+    def _ms_job_due_sql(self):
+        return SQL("ms_refresh_at <= %s", fields.Datetime.now())
 
-    @api.model
-    def _ms_claim_due_refresh(self, fresh_snapshot=False):
-        """Lock the next due subscription, skipping those another worker holds."""
-        self.flush_model(["ms_refresh_at"])
-        for _attempt in range(CLAIM_ATTEMPTS):
-            try:
-                with self.env.cr.savepoint(flush=False):
-                    self.env.cr.execute(SQL(
-                        """SELECT id FROM sale_subscription
-                            WHERE ms_refresh_at <= %(now)s
-                         ORDER BY ms_refresh_at, id
-                            LIMIT 1
-                              FOR NO KEY UPDATE SKIP LOCKED""",
-                        now=fields.Datetime.now()), log_exceptions=False)
-                    row = self.env.cr.fetchone()
-                    return self.browse(row[0]) if row else self.browse()
-            except SerializationFailure:
-                if not fresh_snapshot:
-                    break
-                self.env.cr.rollback()  # pylint: disable=invalid-commit
-        return self.browse()
+    def _ms_job_order_sql(self):
+        return SQL("ms_refresh_at, id")
+
+    def _ms_job_cron(self):
+        return self.env.ref(REFRESH_CRON_XMLID)
+
+    def _ms_job_run(self, clients, commit):
+        self._ms_refresh_step(clients)
 
     def _ms_refresh_step(self, clients):
         """One read; a missing value or a retryable error brings the subscription back later."""
@@ -106,9 +68,8 @@ class SaleSubscription(models.Model):
         instance = self.ms_instance_id
         try:
             with self.env.cr.savepoint():
-                if instance.id not in clients:
-                    clients[instance.id] = instance._ms_client(job_mode=True)
-                complete = self._ms_read_from_partner_center(clients[instance.id])
+                complete = self._ms_read_from_partner_center(
+                    self._ms_job_client(clients, instance))
         except RetryableError as error:
             self._ms_refresh_later(error.retry_after)
         except NotFoundError:
