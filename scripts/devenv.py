@@ -150,6 +150,31 @@ def venv_site_packages():
     return Path(out.stdout.strip())
 
 
+def apt_install(packages):
+    """Install Debian packages when we may (root and apt-get); True when they installed."""
+    if not (os.geteuid() == 0 and shutil.which("apt-get")):
+        return False
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(["apt-get", "update", "-qq"], check=False, env=env)
+    return run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+               check=False, env=env).returncode == 0
+
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+# Odoo turns a missing or broken browser into a skipped test ("skipped <test> : <reason>")
+BROWSER_SKIPS = re.compile(r"skipped .* : (Chrome executable not found|websocket-client module "
+                           r"is not installed|.*[Cc]hrome)")
+
+
+def ensure_browser():
+    """Headless Chromium for Odoo's tours and browser tests (Debian's package), when missing."""
+    if any(shutil.which(name) for name in BROWSERS):
+        return
+    say("installing Chromium for the browser tests (tours)")
+    if not apt_install(["chromium"]):
+        say("WARNING: Chromium is missing and could not be installed: browser tests will fail")
+
+
 def system_packages_for_builds(requirement_text):
     """Install the C headers some pinned packages build against, when we may (root + apt)."""
     needs = {}
@@ -162,11 +187,8 @@ def system_packages_for_builds(requirement_text):
                       and not shutil.which(path)})
     if not missing:
         return requirement_text
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        run(["apt-get", "update", "-qq"], check=False, env=env)
-        if run(["apt-get", "install", "-y", "-qq", *missing], check=False, env=env).returncode == 0:
-            return requirement_text
+    if apt_install(missing):
+        return requirement_text
     if "libpq-dev" in missing:
         raise SetupError("psycopg2 needs PostgreSQL's client headers: install libpq-dev")
     say(f"WARNING: {', '.join(missing)} missing and not installable here: python-ldap "
@@ -691,6 +713,7 @@ def run_odoo_tests(odoo_src):
                        "--log-level=test")
         say(f"$ {' '.join(str(c) for c in cmd)}  (full log: {log_path})")
         per_module, failures, summary = {m: 0 for m in SUITE_MODULES}, set(), None
+        browser_skips = 0
         with log_path.open("w") as log, subprocess.Popen(
             [str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             cwd=ROOT,
@@ -706,12 +729,19 @@ def run_odoo_tests(odoo_src):
                     failures.add(match.groups())
                 if match := ODOO_RESULT.search(line):
                     summary = tuple(int(g) for g in match.groups())
+                if BROWSER_SKIPS.search(line):
+                    browser_skips += 1
+                    sys.stdout.write(line)
             returncode = proc.wait()
         installed = pg.psql_value(
             TEST_DATABASE,
             "SELECT json_object_agg(name, state) FROM ir_module_module WHERE name IN "
             f"({', '.join(repr(m) for m in SUITE_MODULES)})",
         ) or {}
+        if browser_skips:
+            say(f"ERROR: {browser_skips} browser test(s) (tours) did not run: no Chromium or "
+                "websocket-client; a tour that did not run is a failure")
+            returncode = returncode or 1
         return report_odoo_tests(per_module, failures, summary, installed, returncode)
     finally:
         with contextlib.suppress(Exception):
@@ -748,6 +778,7 @@ def cmd_test(args):
     odoo_passed = odoo_failed = 0
     odoo_ok = True
     if odoo_src:
+        ensure_browser()
         odoo_passed, odoo_failed, odoo_ok = run_odoo_tests(odoo_src)
     ok = unit_ok and odoo_ok and not lint_failed
     banner("Summary")
