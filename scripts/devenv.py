@@ -542,12 +542,8 @@ def ensure_run_database(pg, conf):
 
 
 DEMO_PREPARATION = """
-instances = env["ms.csp.instance"]
-instances._ms_wire_demo_to_simulator()
-demo = env.ref("ms_csp_simulator.demo_instance", raise_if_not_found=False)
-if demo and demo.last_sync_state in ("never", "failed"):
-    run = demo._ms_get_services_definition()
-    print("Demo catalogue sync:", run.state, run.error_message or run.log.splitlines()[-1])
+for line in env["ms.csp.instance"]._ms_prepare_demo():
+    print(line)
 env.cr.commit()
 """
 

@@ -1,8 +1,10 @@
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import config
 
 from partner_center import ClientConfig
+
+DEMO_ORIGIN = "Microsoft CSP demo"
 
 
 class MsCspInstance(models.Model):
@@ -52,4 +54,51 @@ class MsCspInstance(models.Model):
         instance.sudo().write({
             "environment": "simulator", "simulator_url": url,
             "simulator_ca_file": config.get("ms_csp_simulator_ca_file") or False,
+        })
+
+    @api.model
+    def _ms_prepare_demo(self):
+        """What ``make run`` does once the server's database is ready: wire the demo instance to
+        the simulator, sync its catalogue the first time, and leave a quotation to confirm.
+
+        :return: lines to print for the person who started ``make run``
+        """
+        self._ms_wire_demo_to_simulator()
+        demo = self.env.ref("ms_csp_simulator.demo_instance", raise_if_not_found=False)
+        if not demo:
+            return []
+        said = []
+        if demo.last_sync_state in ("never", "failed"):
+            run = demo._ms_get_services_definition()
+            said.append(f"Demo catalogue sync: {run.state} "
+                        f"{run.error_message or (run.log or '').splitlines()[-1:]}")
+        quotation = self._ms_demo_quotation(demo)
+        if quotation:
+            said.append(f"Demo quotation {quotation.name} for {quotation.partner_id.name}: "
+                        "confirm it (Sales) and watch Microsoft CSP > Provisioning.")
+        return said
+
+    @api.model
+    def _ms_demo_quotation(self, demo):
+        """A draft quotation for Contoso of a software subscription and a perpetual licence."""
+        orders = self.env["sale.order"]
+        existing = orders.search([("origin", "=", DEMO_ORIGIN), ("state", "=", "draft")], limit=1)
+        contoso = self.env.ref("ms_csp_simulator.partner_contoso", raise_if_not_found=False)
+        if existing or not contoso:
+            return existing
+        us = self.env.ref("base.us")
+        variants = self.env["product.product"]
+        for plan in ("P1Y_annual", "one_time"):
+            variants |= variants.search([
+                ("ms_term_plan", "=", plan), ("ms_instance_id", "=", demo.id),
+                ("ms_sku_id.country_ids", "in", us.ids), ("sale_ok", "=", True)], limit=1)
+        if not variants:
+            return orders
+        return orders.create({
+            "partner_id": contoso.id,
+            "origin": DEMO_ORIGIN,
+            "pricelist_id": demo.pricelist_ids.filtered(
+                lambda pricelist: pricelist.currency_id.name == "USD")[:1].id,
+            "order_line": [Command.create({"product_id": variant.id, "product_uom_qty": 5})
+                           for variant in variants],
         })

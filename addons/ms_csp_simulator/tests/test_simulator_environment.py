@@ -2,6 +2,7 @@ from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import JsonRpcException, TransactionCase, tagged
 
+from odoo.addons.ms_catalogue_sync.tests.common import MsCspCatalogueCase
 from odoo.addons.ms_csp_base.tests.capture import CaptureRpcCase
 
 from partner_center.simulator import Simulator, SimulatorSettings
@@ -94,3 +95,24 @@ class TestEndpointFieldsOverRpc(CaptureRpcCase):
             self.assertEqual(refused.exception.args[0], "odoo.exceptions.AccessError")
         self.assertEqual(self.instance.simulator_url, "https://127.0.0.1:8770")
         self.assertEqual(self.capture.connections, 0)
+
+
+@tagged("post_install", "-at_install")
+class TestDemoQuotation(MsCspCatalogueCase):
+    """``make run`` leaves a quotation for a demo customer, ready to confirm."""
+
+    def test_demo_quotation_sells_a_subscription_and_a_licence_to_contoso(self):
+        self.sync()
+        module = self.env["ir.module.module"].search([("name", "=", "ms_csp_simulator")])
+        quotation = self.env["ms.csp.instance"]._ms_demo_quotation(self.instance)
+        if not module.demo:  # no demo customers without demo data
+            self.assertFalse(quotation)
+            return
+        self.assertEqual(quotation.partner_id, self.env.ref("ms_csp_simulator.partner_contoso"))
+        self.assertEqual(sorted(quotation.order_line.product_id.mapped("ms_term_plan")),
+                         ["P1Y_annual", "one_time"])
+        self.assertFalse(any(quotation.order_line.mapped("ms_price_error")))
+        self.assertEqual(self.env["ms.csp.instance"]._ms_demo_quotation(self.instance),
+                         quotation, "made once")
+        self.assertEqual(self.env.ref("base.partner_demo_portal").commercial_partner_id,
+                         quotation.partner_id, "the demo portal user works for Contoso")
