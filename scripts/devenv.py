@@ -605,8 +605,10 @@ def cmd_run(_args):
                         for who, login, password in DEMO_LOGINS)
             + "\nCtrl-C stops Odoo, the simulator and the database server."
         )
+        # Its own session: a terminal's Ctrl-C reaches this script only, which passes Odoo one
+        # SIGINT (two make Odoo force its shutdown).
         server = subprocess.Popen(odoo_cmd(conf, "-d", RUN_DATABASE, "--db-filter",
-                                           f"^{RUN_DATABASE}$"))
+                                           f"^{RUN_DATABASE}$"), start_new_session=True)
         return server.wait()
     except KeyboardInterrupt:
         say("stopping")
@@ -620,6 +622,7 @@ def cmd_run(_args):
                 server.kill()
         simulator.stop()
         pg.stop()
+        say("stopped")
 
 
 def stop_on_signals():
