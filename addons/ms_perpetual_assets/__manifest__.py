@@ -14,8 +14,13 @@
         "security/ir.model.access.csv",
         "data/ms_perpetual_asset_data.xml",
         "views/ms_perpetual_asset_views.xml",
+        "views/ms_perpetual_reconciliation_views.xml",
         "views/res_partner_views.xml",
         "views/ms_perpetual_asset_menus.xml",
+        "templates/portal_templates.xml",
     ],
+    "assets": {
+        "web.assets_tests": ["ms_perpetual_assets/static/tests/tours/*.js"],
+    },
     "installable": True,
 }

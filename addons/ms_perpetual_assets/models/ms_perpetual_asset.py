@@ -23,7 +23,7 @@ class MsPerpetualAsset(models.Model):
 
     _name = "ms.perpetual.asset"
     _description = "Microsoft Perpetual Licence"
-    _inherit = ["mail.thread"]
+    _inherit = ["portal.mixin", "mail.thread"]
     _order = "purchase_date desc, id desc"
 
     name = fields.Char(required=True, tracking=True,
@@ -64,6 +64,12 @@ class MsPerpetualAsset(models.Model):
     partner_id = fields.Many2one(
         "res.partner", string="End customer", required=True, readonly=True, index=True,
         tracking=True)
+    ordering_partner_id = fields.Many2one(
+        "res.partner", string="Ordered by", compute="_compute_ordering_partner_id", store=True,
+        index=True,
+        help="The company that ordered the licence (the sale order's customer, a reseller when "
+        "it differs from the end customer; the end customer without sale order). Its portal "
+        "users see the licence too.")
     instance_id = fields.Many2one(
         "ms.csp.instance", string="Partner Center instance", required=True, readonly=True,
         ondelete="restrict")
@@ -98,6 +104,16 @@ class MsPerpetualAsset(models.Model):
          "A sale order line has one perpetual licence asset."),
         ("quantity_positive", "CHECK(quantity > 0)", "The quantity must be positive."),
     ]
+
+    @api.depends("sale_order_id.partner_id", "partner_id")
+    def _compute_ordering_partner_id(self):
+        for asset in self:
+            asset.ordering_partner_id = (
+                asset.sale_order_id.partner_id.commercial_partner_id or asset.partner_id)
+
+    def _compute_access_url(self):
+        for asset in self:
+            asset.access_url = f"/my/perpetual-licenses/{asset.id}"
 
     @api.depends("ms_cancellation_allowed_until", "purchase_date")
     def _compute_cancellation_deadline(self):
@@ -197,6 +213,44 @@ class MsPerpetualAsset(models.Model):
                 asset=self.display_name, error=instance._ms_error_message(error))) from error
         self._ms_mark_cancelled()
         return True
+
+    def action_ms_reconcile_customers(self):
+        """Reconcile the customers of the selected licences with Partner Center (managers)."""
+        self._ms_check_manager(self.env._("reconcile perpetual licences"))
+        partners = self.partner_id.commercial_partner_id
+        if len(partners) != 1:
+            raise UserError(self.env._(
+                "Select the licences of one customer: each customer's orders are read from "
+                "Partner Center separately. The scheduled report covers all customers."))
+        return partners.action_ms_reconcile_perpetual_licences()
+
+    def _ms_link_microsoft_order(self, line, created=False):
+        """Store the Microsoft order line of a reconciliation ``line`` on this asset.
+
+        :param created: the asset was just created from that order
+        """
+        self.ensure_one()
+        self.write({
+            "sync_status": "synchronized",
+            "ms_order_id": line.ms_order_id,
+            "ms_order_alias": line.ms_order_alias,
+            "ms_line_item_number": line.ms_line_item_number,
+            "customer_tenant_id": line.ms_customer_id.tenant_id,
+            "last_error_code": False,
+            "last_error_message": False,
+            "perpetual_id_next_check": fields.Datetime.now(),
+            "perpetual_id_check_count": 0,
+        })
+        details = {"order": line.ms_order_alias, "line": line.ms_line_item_number,
+                   "user": self.env.user.name}
+        if created:
+            body = self.env._("Created from Microsoft order %(order)s (line %(line)s) and linked "
+                              "by reconciliation, by %(user)s.", **details)
+        else:
+            body = self.env._("Microsoft order %(order)s (line %(line)s) linked by "
+                              "reconciliation, by %(user)s.", **details)
+        self.message_post(body=body)
+        self._ms_trigger_refresh()
 
     def _ms_check_cancellable(self):
         if self.status != "active" or not self.ms_order_id:

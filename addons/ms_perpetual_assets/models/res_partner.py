@@ -22,3 +22,9 @@ class ResPartner(models.Model):
         action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
         action["context"] = {"default_partner_id": self.commercial_partner_id.id}
         return action
+
+    def action_ms_reconcile_perpetual_licences(self):
+        """Read this company's Partner Center orders now and open the reconciliation report."""
+        self.ensure_one()
+        report = self.env["ms.perpetual.reconciliation"]._ms_run_for_partner(self)
+        return self.env["ms.perpetual.reconciliation.line"]._ms_open_action(report)

@@ -13,3 +13,9 @@ class TestInstall(TransactionCase):
             ("name", "in", ["ms_catalogue_sync", "ms_perpetual_assets"]),
         ])
         self.assertEqual(set(modules.mapped("state")), {"installed"})
+
+    def test_scheduled_reconciliation_is_active(self):
+        cron = self.env.ref("ms_perpetual_assets.cron_ms_perpetual_reconciliation")
+        self.assertTrue(cron.active)
+        self.assertEqual(cron.model_id.model, "ms.perpetual.reconciliation")
+        self.assertIn("commit=True", cron.code)
