@@ -8,10 +8,7 @@ writes the result or the next check, and commits before the next asset.
 
 import logging
 import random
-import time
 from datetime import timedelta
-
-from psycopg2.errors import SerializationFailure
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
@@ -23,86 +20,43 @@ from ..const import REFRESH_CRON_XMLID
 
 _logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 50
-TIME_BUDGET = 240  # seconds per cron run
 BACKOFF_BASE = 60  # seconds; doubled per check, with jitter
 BACKOFF_MAX = 6 * 3600
 
 
 class MsPerpetualAsset(models.Model):
-    _inherit = "ms.perpetual.asset"
+    _name = "ms.perpetual.asset"
+    _inherit = ["ms.perpetual.asset", "ms.csp.background.job"]
 
     perpetual_id_next_check = fields.Datetime(
         string="Next Perpetual ID check", readonly=True, copy=False, index=True,
         help="When the cron reads Partner Center again for the Perpetual ID; empty: not polled.")
     perpetual_id_check_count = fields.Integer(readonly=True, copy=False)
 
-    # === CRON === #
+    # === THE BACKGROUND JOB (ms.csp.background.job) === #
 
     @api.model
-    def _ms_cron_refresh_perpetual_ids(self, batch_size=BATCH_SIZE, time_budget=TIME_BUDGET,
-                                       commit=True):
-        """Read the Perpetual ID of due assets, one Partner Center call per asset.
+    def _ms_cron_refresh_perpetual_ids(self, commit=True, **budget):
+        """The cron: read the Perpetual ID of due assets, one Partner Center call per asset."""
+        return self._ms_job_process(commit=commit, **budget)
 
-        :param commit: commit after each asset (the cron); tests pass False
-        :return: how many assets were checked
-        """
-        started, done, clients = time.monotonic(), 0, {}
-        if commit:
-            self.env.cr.commit()  # pylint: disable=invalid-commit
-        try:
-            while done < batch_size and time.monotonic() - started < time_budget:
-                asset = self._ms_claim_next_refresh()
-                if not asset:
-                    break
-                asset._ms_run_refresh(clients)
-                done += 1
-                if commit:
-                    self.env.cr.commit()  # pylint: disable=invalid-commit
-        finally:
-            for client in clients.values():
-                client.close()
-        remaining = self._ms_count_refresh_due()
-        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
-        if remaining and not self.env.context.get("ir_cron_progress_id"):
-            self._ms_trigger_refresh()  # called outside ir.cron: come back for the rest
-        next_at = self._ms_next_refresh_at()
-        if next_at and next_at > fields.Datetime.now():
-            self._ms_trigger_refresh(at=next_at)
-        return done
-
-    def _ms_refresh_due_sql(self):
+    def _ms_job_due_sql(self):
         return SQL(
             """status = 'active' AND sync_status = 'synchronized' AND perpetual_id IS NULL
                AND ms_order_id IS NOT NULL AND perpetual_id_next_check <= %s""",
             fields.Datetime.now())
 
-    @api.model
-    def _ms_claim_next_refresh(self):
-        """Lock the next due asset for this transaction, skipping those other workers hold.
+    def _ms_job_order_sql(self):
+        return SQL("perpetual_id_next_check, id")
 
-        A row changed by another worker after this transaction's snapshot cannot be locked
-        (``SerializationFailure``): nothing is claimed, and the next run takes it.
-        """
-        self.flush_model()
-        try:
-            with self.env.cr.savepoint(flush=False):
-                self.env.cr.execute(SQL(
-                    """SELECT id FROM ms_perpetual_asset WHERE %s
-                     ORDER BY perpetual_id_next_check, id LIMIT 1
-                       FOR NO KEY UPDATE SKIP LOCKED""", self._ms_refresh_due_sql()),
-                    log_exceptions=False)
-                row = self.env.cr.fetchone()
-        except SerializationFailure:
-            return self.browse()
-        return self.browse(row[0]) if row else self.browse()
+    def _ms_job_cron(self):
+        return self.env.ref(REFRESH_CRON_XMLID)
 
-    @api.model
-    def _ms_count_refresh_due(self):
-        self.flush_model()
-        self.env.cr.execute(SQL("SELECT count(*) FROM ms_perpetual_asset WHERE %s",
-                                self._ms_refresh_due_sql()))
-        return self.env.cr.fetchone()[0]
+    def _ms_job_run(self, clients, commit):
+        self._ms_run_refresh(clients)
+
+    def _ms_job_next_at(self):
+        return self._ms_next_refresh_at()
 
     @api.model
     def _ms_next_refresh_at(self):
@@ -121,11 +75,7 @@ class MsPerpetualAsset(models.Model):
         self.ensure_one()
         try:
             with self.env.cr.savepoint():
-                client = clients.get(self.instance_id.id)
-                if client is None:
-                    client = clients[self.instance_id.id] = self.instance_id._ms_client(
-                        job_mode=True)
-                found = self._ms_read_perpetual_id(client)
+                found = self._ms_read_perpetual_id(self._ms_job_client(clients, self.instance_id))
         except Exception as error:  # pylint: disable=broad-except
             if not isinstance(error, PartnerCenterError):
                 _logger.exception("Perpetual licence %s: reading its Perpetual ID failed",
