@@ -70,8 +70,8 @@ class MsCspInstance(models.Model):
         said = []
         if demo.last_sync_state in ("never", "failed"):
             run = demo._ms_get_services_definition()
-            said.append(f"Demo catalogue sync: {run.state} "
-                        f"{run.error_message or (run.log or '').splitlines()[-1:]}")
+            last = (run.log or "").strip().splitlines()[-1:]
+            said.append(f"Demo catalogue sync: {run.state}. {run.error_message or ''.join(last)}")
         quotation = self._ms_demo_quotation(demo)
         if quotation:
             said.append(f"Demo quotation {quotation.name} for {quotation.partner_id.name}: "
@@ -94,9 +94,11 @@ class MsCspInstance(models.Model):
                 ("ms_sku_id.country_ids", "in", us.ids), ("sale_ok", "=", True)], limit=1)
         if not variants:
             return orders
+        salesperson = self.env.ref("base.user_demo", raise_if_not_found=False)
         return orders.create({
             "partner_id": contoso.id,
             "origin": DEMO_ORIGIN,
+            "user_id": salesperson.id if salesperson else self.env.uid,
             "pricelist_id": demo.pricelist_ids.filtered(
                 lambda pricelist: pricelist.currency_id.name == "USD")[:1].id,
             "order_line": [Command.create({"product_id": variant.id, "product_uom_qty": 5})
