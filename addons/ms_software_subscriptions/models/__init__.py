@@ -2,8 +2,11 @@ from . import product_template
 from . import product_product
 from . import sale_subscription
 from . import sale_subscription_refresh
+from . import sale_subscription_auto_renew
+from . import sale_subscription_notification
 from . import sale_subscription_line
 from . import sale_order
 from . import sale_order_line
 from . import ms_csp_provisioning
 from . import res_partner
+from . import res_config_settings

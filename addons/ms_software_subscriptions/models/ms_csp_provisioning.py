@@ -62,4 +62,5 @@ class MsCspProvisioning(models.Model):
             if subscriptions:
                 subscriptions.message_post(body=self.env._(
                     "Provisioning failed: %s", provisioning.last_error_message or "-"))
+                subscriptions._ms_send_provisioning_failure_alerts()
         return result

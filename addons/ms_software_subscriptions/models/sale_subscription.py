@@ -19,7 +19,9 @@ class SaleSubscription(models.Model):
     (``sale_subscription_refresh.py``: Software ID, expiration date, status).
     """
 
-    _inherit = "sale.subscription"
+    _name = "sale.subscription"
+    # portal.mixin: access_url / access_token for the customer portal (subscription_oca has none)
+    _inherit = ["sale.subscription", "portal.mixin"]
 
     # editable: a Microsoft subscription's name defaults to its plan's name
     name = fields.Char(readonly=False, tracking=True)
@@ -88,6 +90,13 @@ class SaleSubscription(models.Model):
         for subscription in microsoft:
             subscription.name = subscription.name or subscription.ms_product_id.display_name
         return super(SaleSubscription, self - microsoft)._compute_name()
+
+    def _compute_access_url(self):
+        """Microsoft subscriptions have a portal page; others keep the mixin's ``#``."""
+        microsoft = self.filtered("ms_is_microsoft")
+        for subscription in microsoft:
+            subscription.access_url = f"/my/software-subscriptions/{subscription.id}"
+        return super(SaleSubscription, self - microsoft)._compute_access_url()
 
     @api.depends("ms_provisioning_id.state")
     def _compute_ms_sync_state(self):
