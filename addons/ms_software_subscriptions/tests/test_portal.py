@@ -1,3 +1,5 @@
+import unittest
+
 from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, tagged
@@ -146,3 +148,19 @@ class TestSoftwareSubscriptionPortal(HttpCase, MsSoftwareSubscriptionCase):
     def test_portal_users_cannot_write(self):
         with self.assertRaises(AccessError):
             self.own.with_user(self.end_customer_user).write({"name": "Mine"})
+
+    # === IN A BROWSER === #
+
+    def test_portal_tour_from_home_card_to_detail(self):
+        """In a real browser: the card, the list, the page of a synchronized subscription. A
+        tour that cannot run (no Chromium, no websocket-client) fails instead of being skipped."""
+        self.own.sudo().name = "Tour seats for HQ"
+        self.assertEqual(self.own.ms_sync_state, "synchronized")
+        self.assertTrue(self.own.ms_order_id)
+        # start_tour logs in with the login as the password
+        self.end_customer_user.sudo().password = self.end_customer_user.login
+        try:
+            self.start_tour("/my", "ms_software_subscriptions_portal",
+                            login=self.end_customer_user.login)
+        except unittest.SkipTest as skipped:
+            self.fail(f"The portal tour did not run: {skipped}")
