@@ -1,6 +1,7 @@
 from collections import defaultdict
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 
 class SaleOrder(models.Model):
@@ -58,6 +59,26 @@ class SaleOrder(models.Model):
             return self.env._("This order cannot be confirmed yet:\n%s", "\n".join(
                 f"- {problem}" for problem in dict.fromkeys(problems)))
         return False
+
+    def _action_cancel(self):
+        """Refuse to cancel an order whose Microsoft lines went to Partner Center (or are on
+        their way): cancelling in Odoo would leave the Microsoft orders placed and billed."""
+        handed_over = self.env["ms.csp.provisioning.line"].sudo().search([
+            ("res_model", "=", "sale.order.line"),
+            ("res_id", "in", self.order_line._ms_microsoft_lines().ids),
+            # refused before any cart was checked out: nothing can have been ordered
+            "|", ("provisioning_id.state", "!=", "failed"),
+            ("provisioning_id.failed_step", "!=", "pending"),
+        ])
+        if handed_over:
+            orders = self.env["sale.order.line"].browse(handed_over.mapped("res_id")).order_id
+            raise UserError(self.env._(
+                "%(orders)s cannot be cancelled: its Microsoft products are ordered in Partner "
+                "Center (provisioning %(provisionings)s). Cancel them there first (a perpetual "
+                "licence: Cancel on the licence, within Microsoft's window), then archive or "
+                "close the records here.", orders=", ".join(orders.mapped("name")),
+                provisionings=", ".join(handed_over.provisioning_id.mapped("name"))))
+        return super()._action_cancel()
 
     def _ms_create_provisionings(self, lines):
         """Hand ``lines`` (Microsoft lines of these orders) to the provisioning engine.

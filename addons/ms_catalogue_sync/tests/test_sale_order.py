@@ -112,3 +112,11 @@ class TestMicrosoftSaleOrder(MsCspCatalogueCase):
         self.assertEqual(len(first), 1)
         self.assertFalse(again)
 
+
+    def test_an_order_handed_to_partner_center_cannot_be_cancelled(self):
+        order = self.order()
+        order.action_confirm()
+        order._ms_create_provisionings(order.order_line)  # what the selling addons do
+        with self.assertRaisesRegex(UserError, "cannot be cancelled"):
+            order._action_cancel()
+        self.assertEqual(order.state, "sale")

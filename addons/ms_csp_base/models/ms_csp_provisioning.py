@@ -294,6 +294,12 @@ class MsCspProvisioning(models.Model):
         failed = self.filtered(lambda provisioning: provisioning.state == "failed")
         if not failed:
             raise UserError(self.env._("Only failed provisionings can be retried."))
+        cancelled = failed.filtered(lambda provisioning: getattr(
+            provisioning._ms_source_record(), "state", None) == "cancel")
+        if cancelled:
+            raise UserError(self.env._(
+                "%s: the document it was ordered for is cancelled; nothing is ordered for it.",
+                ", ".join(cancelled.mapped("name"))))
         failed.check_access("read")
         for provisioning in failed.sudo():
             provisioning._ms_resume()

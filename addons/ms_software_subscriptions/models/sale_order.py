@@ -42,8 +42,10 @@ class SaleOrder(models.Model):
 
         :return: the subscriptions (sudo)
         """
+        done = self.env["sale.subscription"].sudo().search(
+            [("ms_sale_line_id", "in", lines.ids)]).ms_sale_line_id
         subscriptions = self.env["sale.subscription"].sudo().create(
-            [line._ms_subscription_values() for line in lines])
+            [line._ms_subscription_values() for line in lines - done])
         for subscription in subscriptions:
             # as subscription_oca does: the order invoices the first period, the subscription
             # the next ones

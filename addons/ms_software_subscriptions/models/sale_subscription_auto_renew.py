@@ -57,17 +57,35 @@ class SaleSubscription(models.Model):
     # === MARKING === #
 
     def write(self, vals):
+        self._ms_check_may_change(vals)
         if "ms_auto_renew" not in vals or self.env.context.get(NO_PUSH):
             return super().write(vals)
         changed = self.filtered(lambda subscription: subscription.ms_is_microsoft
                                 and subscription.ms_auto_renew != bool(vals["ms_auto_renew"]))
-        if changed and not (self.env.su or self.env.user.has_group(MANAGER_GROUP)):
-            raise AccessError(self.env._(
-                "Only Microsoft CSP managers can change the auto-renew of a Microsoft "
-                "subscription: it is changed in Partner Center too."))
         result = super().write(vals)
         changed._ms_mark_auto_renew_push()
         return result
+
+    def unlink(self):
+        if self.filtered("ms_is_microsoft") and not self._ms_is_manager():
+            raise AccessError(self.env._(
+                "Only Microsoft CSP managers can delete a Microsoft subscription: its Microsoft "
+                "ids would be lost."))
+        return super().unlink()
+
+    def _ms_is_manager(self):
+        return self.env.su or self.env.user.has_group(MANAGER_GROUP)
+
+    def _ms_check_may_change(self, vals):
+        """What ties a Microsoft subscription to Partner Center and to its customers is changed
+        by the suite (as superuser) or by Microsoft CSP managers only: subscription_oca lets
+        every salesperson write subscriptions."""
+        protected = [name for name in vals if name.startswith("ms_") or name == "partner_id"]
+        if protected and self.filtered("ms_is_microsoft") and not self._ms_is_manager():
+            raise AccessError(self.env._(
+                "Only Microsoft CSP managers can change %s of a Microsoft subscription: it is "
+                "what links it to Partner Center and its customers.", ", ".join(
+                    self._fields[name].string for name in protected if name in self._fields)))
 
     def _ms_mark_auto_renew_push(self):
         if not self:

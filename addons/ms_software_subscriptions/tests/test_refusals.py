@@ -1,5 +1,5 @@
 from odoo import Command
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from .common import MsSoftwareSubscriptionCase
@@ -74,3 +74,22 @@ class TestSoftwareSubscriptionRefusals(MsSoftwareSubscriptionCase):
         subscription.sale_subscription_line_ids.product_uom_qty = 4
         self.assertFalse(subscription.ms_is_microsoft)
         self.assertFalse(subscription.ms_sync_state)
+
+    def test_a_salesperson_cannot_relink_or_delete_a_microsoft_subscription(self):
+        subscription = self.subscription.with_user(self.salesman)
+        for values in ({"ms_auto_renew": not self.subscription.ms_auto_renew},
+                       {"partner_id": self.env["res.partner"].create({"name": "Other"}).id},
+                       {"ms_order_id": "elsewhere"}, {"ms_end_customer_id": False}):
+            with self.subTest(values=values), self.assertRaises(AccessError):
+                subscription.write(values)
+        with self.assertRaises(AccessError):
+            subscription.unlink()
+        self.assertTrue(self.subscription.exists())
+
+    def test_confirming_again_makes_no_second_subscription(self):
+        lines = self.sale_order.order_line
+        before = self.env["sale.subscription"].search_count([("ms_sale_line_id", "in", lines.ids)])
+        self.sale_order._ms_create_software_subscriptions(lines)
+        self.assertEqual(
+            self.env["sale.subscription"].search_count([("ms_sale_line_id", "in", lines.ids)]),
+            before)
