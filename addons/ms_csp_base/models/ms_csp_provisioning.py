@@ -272,6 +272,12 @@ class MsCspProvisioning(models.Model):
     def _ms_on_fulfilled(self):
         """Every line is provisioned; subscription ids are stored on the lines that have one."""
 
+    def _ms_retry_refusals(self):
+        """Why retrying this record could order what is already ordered (sentences): e.g. a
+        document linked to a Microsoft order by hand since. Extended by the consumer addons."""
+        self.ensure_one()
+        return []
+
     def _ms_on_failed(self):
         """The provisioning failed (``last_error_code``/``last_error_message``); a manager may
         retry it. The responsible user already has an activity."""
@@ -300,6 +306,10 @@ class MsCspProvisioning(models.Model):
             raise UserError(self.env._(
                 "%s: the document it was ordered for is cancelled; nothing is ordered for it.",
                 ", ".join(cancelled.mapped("name"))))
+        refusals = [reason for provisioning in failed
+                    for reason in provisioning._ms_retry_refusals()]
+        if refusals:
+            raise UserError("\n".join(refusals))
         failed.check_access("read")
         for provisioning in failed.sudo():
             provisioning._ms_resume()

@@ -20,6 +20,15 @@ class MsCspProvisioning(models.Model):
         now = fields.Datetime.now()
         for provisioning in self:
             assets = provisioning._ms_perpetual_assets()
+            order_id = provisioning.ms_order_id
+            linked = assets.filtered(lambda asset, order_id=order_id: asset.ms_order_id
+                                     and asset.ms_order_id != order_id)
+            for asset in linked:  # never overwrite an order id: tell a person instead
+                asset.message_post(body=self.env._(
+                    "Partner Center order %(new)s was placed for this licence, which is linked to "
+                    "order %(old)s: check both in Partner Center and cancel the one not wanted.",
+                    new=provisioning.ms_order_alias, old=asset.ms_order_alias or asset.ms_order_id))
+            assets -= linked
             for asset in assets:
                 asset.write({
                     "sync_status": "synchronized",
@@ -35,6 +44,16 @@ class MsCspProvisioning(models.Model):
             if assets:
                 assets._ms_trigger_refresh()
         return result
+
+    def _ms_retry_refusals(self):
+        refusals = super()._ms_retry_refusals()
+        linked = self._ms_perpetual_assets().filtered("ms_order_id")
+        if linked and self.state == "failed":
+            refusals.append(self.env._(
+                "%(provisioning)s: %(assets)s are already linked to a Microsoft order (by "
+                "reconciliation): retrying would order them again.",
+                provisioning=self.name, assets=", ".join(linked.mapped("name"))))
+        return refusals
 
     def _ms_on_fulfilled(self):
         """Fulfilled lines have their entitlement: check for the Perpetual ID at once."""

@@ -69,6 +69,17 @@ class TestPerpetualReconciliation(PerpetualAssetCase):
                          (order.id, order.alias, "synchronized"))
         self.assertIn("linked by reconciliation", asset.message_ids[0].body)
 
+    def test_a_licence_linked_by_reconciliation_is_not_ordered_again_by_a_retry(self):
+        asset = self.failed_asset(quantity=2)
+        self.order_outside_odoo(quantity=2)
+        report = self.reconcile()
+        report.with_user(self.manager).action_link_exact_matches()
+        provisioning = asset.provisioning_id
+        self.assertEqual(provisioning.state, "failed")
+        with self.assertRaisesRegex(UserError, "already linked to a Microsoft order"):
+            provisioning.with_user(self.manager).action_retry()
+        self.assertEqual(provisioning.state, "failed")
+
     def test_linked_order_is_never_offered_or_linked_twice(self):
         self.failed_asset(quantity=2)
         order = self.order_outside_odoo(quantity=2)

@@ -29,6 +29,17 @@ class MsCspProvisioning(models.Model):
             last_step = self.env["ms.csp.provisioning.step"].sudo().search(
                 [("provisioning_id", "=", provisioning.id)], order="id desc", limit=1)
             found = last_step.step == "search"
+            order_id = provisioning.ms_order_id
+            linked = subscriptions.filtered(
+                lambda subscription, order_id=order_id: subscription.ms_order_id
+                and subscription.ms_order_id != order_id)
+            for subscription in linked:  # never overwrite an order id: tell a person instead
+                subscription.message_post(body=self.env._(
+                    "Partner Center order %(new)s was placed for this subscription, which is "
+                    "linked to order %(old)s: check both in Partner Center.",
+                    new=provisioning.ms_order_alias,
+                    old=subscription.ms_order_alias or subscription.ms_order_id))
+            subscriptions -= linked
             for subscription in subscriptions:
                 line = subscription.ms_provisioning_line_id
                 values = {"ms_order_id": provisioning.ms_order_id,
