@@ -89,8 +89,14 @@ class TestPerpetualLicensePortal(PerpetualAssetCase, HttpCase):
                 detail = self.url_open(self.asset.access_url)
                 self.assertEqual(detail.status_code, 200)
                 for shown in (self.asset.name, "ALIAS-0001", "order-guid-0001", "ALIAS-0001-0",
-                              self.asset.ms_sku_name, "Synchronized", "USD"):
+                              self.asset.ms_sku_name, "Synchronized"):
                     self.assertIn(shown, detail.text)
+                # prices are for the company that ordered, not for its end customer
+                if user == self.reseller_user:
+                    self.assertIn("Unit price", detail.text)
+                    self.assertIn("USD", detail.text)
+                else:
+                    self.assertNotIn("Unit price", detail.text)
                 self.assertNotIn("connection reset", detail.text, "no technical detail")
                 self.assertNotIn("cart 42", detail.text)
 

@@ -118,6 +118,11 @@ class TestSoftwareSubscriptionPortal(HttpCase, MsSoftwareSubscriptionCase):
             response = self.detail(subscription)
             self.assert_detail_shows_the_subscription(response, subscription)
             self.assertIn("SOFTWARE-ID-0001", response.text)
+            # prices are for the company that ordered, not for its end customer
+            if user == self.distributor_user:
+                self.assertIn("Unit price", response.text)
+            else:
+                self.assertNotIn("Unit price", response.text)
 
     def test_detail_hides_the_provisioning_error(self):
         provisioning = self.own.ms_provisioning_id.sudo()
