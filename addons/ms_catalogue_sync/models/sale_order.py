@@ -36,6 +36,12 @@ class SaleOrder(models.Model):
         self._ms_reprice()
 
     def write(self, vals):
+        if "ms_end_customer_id" in vals and self.filtered(
+                lambda order: order.state not in ("draft", "sent") and order.ms_has_microsoft_lines
+                and order.ms_end_customer_id.id != vals["ms_end_customer_id"]):
+            raise UserError(self.env._(
+                "The end customer of a confirmed order with Microsoft products cannot change: "
+                "Partner Center ordered for its tenant."))
         result = super().write(vals)
         if "ms_end_customer_id" in vals or "currency_id" in vals or "pricelist_id" in vals:
             self.filtered(lambda order: order.state in ("draft", "sent"))._ms_reprice()

@@ -120,3 +120,11 @@ class TestMicrosoftSaleOrder(MsCspCatalogueCase):
         with self.assertRaisesRegex(UserError, "cannot be cancelled"):
             order._action_cancel()
         self.assertEqual(order.state, "sale")
+
+    def test_the_end_customer_of_a_confirmed_order_stays(self):
+        order = self.order()
+        order.action_confirm()
+        with self.assertRaisesRegex(UserError, "cannot change"):
+            order.ms_end_customer_id = self.german
+        order.ms_end_customer_id = self.reseller  # the same one is no change
+
