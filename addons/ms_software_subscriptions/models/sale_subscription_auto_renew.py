@@ -17,7 +17,7 @@ partial body would turn auto-renew off). Outcomes:
 import logging
 from datetime import timedelta
 
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
@@ -66,12 +66,12 @@ class SaleSubscription(models.Model):
         changed._ms_mark_auto_renew_push()
         return result
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_microsoft_for_non_managers(self):
         if self.filtered("ms_is_microsoft") and not self._ms_is_manager():
             raise AccessError(self.env._(
                 "Only Microsoft CSP managers can delete a Microsoft subscription: its Microsoft "
                 "ids would be lost."))
-        return super().unlink()
 
     def _ms_is_manager(self):
         return self.env.su or self.env.user.has_group(MANAGER_GROUP)
