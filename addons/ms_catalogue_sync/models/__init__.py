@@ -1,5 +1,6 @@
 from . import sync_memo
 from . import ms_csp_sku
+from . import ms_csp_sku_limits
 from . import ms_csp_instance
 from . import ms_csp_price
 from . import ms_csp_conversion_rate

@@ -179,6 +179,7 @@ class MsCspInstance(models.Model):
             "last_sync_message": message, "connection_state": "connected",
         })
         run._ms_notify_requester()
+        self.env["ms.csp.sku"]._ms_trigger_quantity_limits()
         self._ms_commit(commit)
         return run
 
@@ -239,6 +240,7 @@ class MsCspInstance(models.Model):
         self.write(values)
         self.message_post(body=message)
         run._ms_notify_requester()
+        self.env["ms.csp.sku"]._ms_trigger_quantity_limits()
         self._ms_commit(commit)
         return run
 
@@ -258,6 +260,7 @@ class MsCspInstance(models.Model):
         run._ms_log(message)
         self.write({"last_sync_state": "failed", "last_sync_message": message})
         run._ms_notify_requester()
+        self.env["ms.csp.sku"]._ms_trigger_quantity_limits()
         self._ms_commit(commit)
         return run
 

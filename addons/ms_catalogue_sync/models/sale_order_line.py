@@ -58,7 +58,7 @@ class SaleOrderLine(models.Model):
             return self.env._(
                 "%(product)s: Microsoft sells whole quantities of at least 1, not %(quantity)s.",
                 product=self.product_id.display_name, quantity=quantity)
-        return None
+        return self.product_id.ms_sku_id._ms_quantity_problem(quantity)
 
     def _ms_billing_cycle(self):
         return TERM_PLANS[self.product_id.ms_term_plan][1]

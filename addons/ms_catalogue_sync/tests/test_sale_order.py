@@ -87,6 +87,35 @@ class TestMicrosoftSaleOrder(MsCspCatalogueCase):
         with self.assertRaisesRegex(UserError, "whole quantities"):
             order.action_confirm()
 
+    def test_a_quantity_partner_center_refuses_is_refused_at_confirmation(self):
+        others = self.instance.sku_ids - self.sku
+        others.write({"limits_next_read": "2999-01-01 00:00:00"})
+        self.assertEqual(self.sku.limits_read_date, False)
+        self.assertEqual(self.env["ms.csp.sku"]._ms_cron_read_quantity_limits(commit=False), 1)
+        listed = {sku.code: sku for sku in self.simulator.catalogue.all_skus()}[self.sku.code]
+        high = listed.maximum_quantity
+        self.assertEqual((self.sku.minimum_quantity, self.sku.maximum_quantity), (1, high))
+        self.assertTrue(self.sku.limits_read_date)
+        self.assertGreater(self.sku.limits_next_read, self.sku.limits_read_date)
+        order = self.order(quantity=high + 1)
+        with self.assertRaises(UserError) as refused:
+            order.action_confirm()
+        self.assertIn(f"quantities of 1 to {high} per order line, not {high + 1}",
+                      str(refused.exception))
+        self.assertEqual(order.state, "draft")
+        order.order_line.product_uom_qty = high
+        self.assertIsNone(order.order_line._ms_order_problem())
+
+    def test_a_failed_quantity_read_is_tried_again_later(self):
+        self.simulator.set_faults(["GET /v1/products/[^/]+/skus$:503"])
+        self.instance.sku_ids.write({"limits_next_read": "2999-01-01 00:00:00"})
+        self.sku.limits_next_read = "2000-01-01 00:00:00"
+        self.env["ms.csp.sku"]._ms_cron_read_quantity_limits(commit=False)
+        self.assertFalse(self.sku.limits_read_date)
+        self.assertEqual(self.sku.limits_failures, 1)
+        self.assertGreater(self.sku.limits_next_read, self.sku.write_date)
+        self.assertIsNone(self.order(quantity=100000).order_line._ms_order_problem())
+
     def test_lines_are_handed_to_the_engine_without_calling_partner_center(self):
         order = self.order(quantity=3)
         with self.patch_requests() as request:
