@@ -11,6 +11,8 @@ from odoo.addons.ms_catalogue_sync.const import (
 # Partner Center turns auto-renew on by default for software subscriptions bought on or after
 # this day, off for older ones.
 AUTO_RENEW_DEFAULT_FROM = date(2021, 10, 14)
+# context key: a write of auto-renew comes from Partner Center (or reverts to it), nothing to push
+NO_AUTO_RENEW_PUSH = "ms_auto_renew_no_push"
 
 # The invoicing rhythm of a term plan: the billing plan, not the term (P3Y billed annually is
 # invoiced every year).

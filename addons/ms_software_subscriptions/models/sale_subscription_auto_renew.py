@@ -29,15 +29,13 @@ from partner_center.errors import (
     RetryableError,
 )
 
-from ..const import MANAGER_GROUP, REFRESH_CRON_XMLID
+from ..const import MANAGER_GROUP, NO_AUTO_RENEW_PUSH, REFRESH_CRON_XMLID
 
 _logger = logging.getLogger(__name__)
 
 PUSH_BACKOFF_BASE = 60  # seconds, doubled per attempt
 PUSH_BACKOFF_MAX = 3600
 PUSH_MAX_ATTEMPTS = 20
-# context key: the write comes from Partner Center (or reverts to it), nothing to push
-NO_PUSH = "ms_auto_renew_no_push"
 
 
 # split by role from sale_subscription.py: this file pushes auto-renew to Partner Center
@@ -58,7 +56,7 @@ class SaleSubscription(models.Model):
 
     def write(self, vals):
         self._ms_check_may_change(vals)
-        if "ms_auto_renew" not in vals or self.env.context.get(NO_PUSH):
+        if "ms_auto_renew" not in vals or self.env.context.get(NO_AUTO_RENEW_PUSH):
             return super().write(vals)
         changed = self.filtered(lambda subscription: subscription.ms_is_microsoft
                                 and subscription.ms_auto_renew != bool(vals["ms_auto_renew"]))
@@ -124,6 +122,16 @@ class SaleSubscription(models.Model):
             self._ms_push_auto_renew_step(clients)
         return result
 
+    def _ms_values_from_subscription(self, subscription):
+        """Partner Center's auto-renew is the truth (it may be changed there, or have been set
+        before Odoo knew the subscription), unless a change made in Odoo is on its way."""
+        values = super()._ms_values_from_subscription(subscription)
+        answered = subscription.auto_renew_enabled
+        if answered is not None and answered != self.ms_auto_renew \
+                and not self.ms_auto_renew_push_at:
+            values["ms_auto_renew"] = answered
+        return values
+
     # === ONE PUSH === #
 
     def _ms_push_auto_renew_step(self, clients):
@@ -154,7 +162,7 @@ class SaleSubscription(models.Model):
                   "ms_auto_renew_error": False}
         if answered is not None and answered != enabled:
             values["ms_auto_renew"] = answered  # Partner Center has the last word
-        self.with_context(**{NO_PUSH: True}).write(values)
+        self.with_context(**{NO_AUTO_RENEW_PUSH: True}).write(values)
         self.message_post(body=self.env._(
             "Auto-renew is %s in Partner Center.",
             self.env._("on") if self.ms_auto_renew else self.env._("off")))
@@ -190,7 +198,7 @@ class SaleSubscription(models.Model):
             body = self.env._(
                 "Auto-renew could not be sent to Partner Center: %s. The value in Odoo is kept; "
                 "a Microsoft CSP manager can send it again (\"Send auto-renew\").", message)
-        self.with_context(**{NO_PUSH: True}).write(values)
+        self.with_context(**{NO_AUTO_RENEW_PUSH: True}).write(values)
         self.message_post(body=body)
 
 

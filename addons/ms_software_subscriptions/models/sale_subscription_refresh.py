@@ -20,7 +20,7 @@ from odoo.tools import SQL
 
 from partner_center.errors import NotFoundError, PartnerCenterError, RetryableError
 
-from ..const import REFRESH_CRON_XMLID, STATUS_BY_PARTNER_CENTER_STATUS
+from ..const import NO_AUTO_RENEW_PUSH, REFRESH_CRON_XMLID, STATUS_BY_PARTNER_CENTER_STATUS
 
 _logger = logging.getLogger(__name__)
 
@@ -123,7 +123,8 @@ class SaleSubscription(models.Model):
                 self.ms_subscription_id = item.subscription_id
             return False
         subscription = client.get_subscription(tenant, self.ms_subscription_id)
-        self.write(self._ms_values_from_subscription(subscription))
+        self.with_context(**{NO_AUTO_RENEW_PUSH: True}).write(
+            self._ms_values_from_subscription(subscription))
         return bool(self.ms_software_id and self.ms_software_expiration_date)
 
     def _ms_values_from_subscription(self, subscription):

@@ -50,6 +50,21 @@ class TestAutoRenewPush(MsSoftwareSubscriptionCase):
         self.run_refresh()
         self.assertIs(self.simulator_state(subscription)["autoRenewEnabled"], True)
 
+    def test_auto_renew_changed_in_partner_center_is_read_back_without_a_push(self):
+        subscription = self.synced_subscription()
+        with self.instance._ms_client() as client:  # the change made in Partner Center itself
+            client.set_auto_renew(CONTOSO, subscription.ms_subscription_id, False)
+        self.simulator.requests_log(clear=True)
+        subscription.sudo()._ms_schedule_refresh()
+        self.run_refresh()
+        self.assertFalse(subscription.ms_auto_renew, "Odoo shows Partner Center's value")
+        self.assertFalse(subscription.ms_auto_renew_push_at, "and sends nothing back")
+        self.assertEqual([entry["method"] for entry in self.api_calls()], ["GET"])
+        self.assertIs(self.simulator_state(subscription)["autoRenewEnabled"], False)
+        tracked = subscription.message_ids.tracking_value_ids.filtered(
+            lambda value: value.field_id.name == "ms_auto_renew")
+        self.assertTrue(tracked, "the change is in the chatter")
+
     def test_a_conflict_during_renewal_is_retried_later_without_error(self):
         subscription = self.synced_subscription()
         self.simulator.set_faults(["PATCH /v1/customers/[^/]+/subscriptions/[^/]+$:409/120::1"])
