@@ -160,9 +160,10 @@ class MsCspProvisioning(models.Model):
         records. Each ``vals`` needs ``instance_id``, ``customer_tenant_id`` and ``line_ids``
         (``Command.create`` of ``ms.csp.provisioning.line`` values); ``res_model``/``res_id`` name
         the source document. All lines of one record share one billing cycle (Partner Center
-        places one order per billing cycle).
+        places one order per billing cycle). The responsible user follows the record without an
+        "assigned to you" mail for each order: a failure brings an activity, and its mail.
         """
-        return self.sudo().create(vals_list)
+        return self.sudo().with_context(mail_auto_subscribe_no_notify=True).create(vals_list)
 
     def _ms_trigger_cron(self, at=None):
         self.env.ref(CRON_XMLID).sudo()._trigger(at=at)

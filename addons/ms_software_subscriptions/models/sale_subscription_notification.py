@@ -1,7 +1,8 @@
 """Mails about Microsoft subscriptions (the reference product sends none).
 
 - An internal alert to the subscription's salesperson and the Microsoft CSP managers when its
-  provisioning fails (called by the engine's ``_ms_on_failed`` hook, ``ms_csp_provisioning.py``).
+  provisioning fails (called by the engine's ``_ms_on_failed`` hook, ``ms_csp_provisioning.py``),
+  except to whom the engine's failure activity already went: one mail per person and failure.
 - A reminder to the customer ``EXPIRY_REMINDER_DAYS`` days before the Software Expiration Date
   when auto-renew is off (a daily cron); sent once per expiration date
   (``ms_expiry_reminder_date``), so a renewed subscription is reminded again before its next
@@ -51,7 +52,9 @@ class SaleSubscription(models.Model):
         managers = self.env.ref(MANAGER_GROUP).sudo().users.filtered(
             lambda user: user.active and not user.share).partner_id
         for subscription in self.sudo():
-            recipients = (subscription.user_id.partner_id | managers).filtered("email")
+            # the engine's activity (with its mail) already told its assignee
+            told = subscription.ms_provisioning_id.activity_ids.user_id.partner_id
+            recipients = (subscription.user_id.partner_id | managers).filtered("email") - told
             if recipients:
                 template.sudo().send_mail(subscription.id, email_values={
                     "recipient_ids": [Command.set(recipients.ids)]})

@@ -53,8 +53,17 @@ class TestNotifications(MsSoftwareSubscriptionCase, MailCase):
         alerts = self.mails_with_subject("Microsoft provisioning failed")
         self.assertEqual(len(alerts), 1)
         self.assertEqual(alerts.state, "outgoing")
-        self.assertIn(self.salesman.partner_id, alerts.recipient_ids)
         self.assertIn(self.manager.partner_id, alerts.recipient_ids)
+        # the salesperson is the provisioning's responsible: one mail, the activity's
+        activity = subscription.ms_provisioning_id.activity_ids
+        self.assertEqual(activity.user_id, self.salesman)
+        self.assertNotIn(self.salesman.partner_id, alerts.recipient_ids)
+        to_salesman = self._new_mails.filtered(
+            lambda mail: self.salesman.partner_id in mail.recipient_ids
+            and mail.model != "sale.order")  # Odoo tells of the order assigned to her
+        self.assertEqual(len(to_salesman), 1, "one mail per person and failure")
+        self.assertEqual(to_salesman.model, "ms.csp.provisioning")
+        self.assertIn("Microsoft provisioning failed", to_salesman.body_html)
         self.assertNotIn(self.reseller, alerts.recipient_ids, "internal only")
         self.assertIn(subscription.name, alerts.subject)
         self.assertIn("HTTP 400", alerts.body_html)
