@@ -561,9 +561,7 @@ class Commerce:
         product, sku, availability = (line["product_id"], line["sku_id"],
                                       line["availability_id"])
         country = order["country"]
-        offer_id = f"{product}:{sku}:{availability}"
-        if line["kind"] == SUBSCRIPTION:
-            offer_id += f":{line['term']}"
+        offer_id = _line_offer_id(line)
         item = {
             "lineItemNumber": line["number"],
             "offerId": offer_id,
@@ -620,10 +618,15 @@ class Commerce:
             raise invalid("Only status 'cancelled' can be set on an order.")
         with self.state.mutate():
             order = self._order(tenant_id, order_id)
-            wanted = {_lower_keys(item).get("lineitemnumber")
-                      for item in fields.get("lineitems") or []}
+            items = [_lower_keys(item) for item in fields.get("lineitems") or []]
+            wanted = {item.get("lineitemnumber") for item in items}
             lines = [line for line in order["lines"]
                      if not wanted or line["number"] in wanted]
+            by_number = {line["number"]: line for line in lines}
+            for item in items:
+                line = by_number.get(item.get("lineitemnumber"))
+                if line and item.get("offerid") and item["offerid"] != _line_offer_id(line):
+                    raise invalid(f"Line item {line['number']} is not offer {item['offerid']}.")
             now = self.state.now()
             for line in lines:
                 self._check_line_cancellable(order, line, now)
@@ -923,3 +926,11 @@ def _pricing(unit_price, quantity):
         "price": unit,
         "extendedPrice": float(money(unit_price * quantity)),
     }
+
+
+def _line_offer_id(line):
+    """The ``offerId`` of an order line: ``pid:sid:aid``, plus ``:term`` for subscriptions."""
+    offer_id = f"{line['product_id']}:{line['sku_id']}:{line['availability_id']}"
+    if line["kind"] == SUBSCRIPTION:
+        offer_id += f":{line['term']}"
+    return offer_id

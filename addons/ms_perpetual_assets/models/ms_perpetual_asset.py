@@ -202,7 +202,8 @@ class MsPerpetualAsset(models.Model):
         try:
             with instance._ms_client() as client:
                 client.cancel_order_lines(
-                    self.customer_tenant_id, self.ms_order_id, [(self.ms_line_item_number, None)])
+                    self.customer_tenant_id, self.ms_order_id,
+                    [(self.ms_line_item_number, self.provisioning_line_id.ms_offer_id or None)])
         except PartnerCenterError as error:
             if getattr(error, "code", None) == CODE_CANCELLATION_WINDOW_PASSED:
                 raise UserError(self.env._(

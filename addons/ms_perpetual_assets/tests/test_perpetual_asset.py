@@ -160,6 +160,20 @@ class TestPerpetualAssetCancellation(PerpetualAssetCase):
         self.assertEqual(note.amount_untaxed, asset.price_subtotal)
         self.assertIn("Cancelled in Partner Center", asset.message_ids[0].body)
 
+    def test_cancellation_names_the_offer_of_the_line(self):
+        asset = self.asset_of(self.sell())
+        self.run_engine()
+        offer = asset.provisioning_line_id.ms_offer_id
+        self.assertEqual(offer.count(":"), 2, "pid:sid:aid, as Partner Center gave it")
+        # Partner Center checks the offer named against the order line
+        asset.provisioning_line_id.ms_offer_id = offer + "X"
+        with self.assertRaisesRegex(UserError, "nothing was changed"):
+            asset.with_user(self.manager).action_ms_cancel_in_microsoft()
+        self.assertEqual(asset.status, "active")
+        asset.provisioning_line_id.ms_offer_id = offer
+        asset.with_user(self.manager).action_ms_cancel_in_microsoft()
+        self.assertEqual(asset.status, "cancelled")
+
     def test_cancellation_without_invoice_prepares_no_credit_note(self):
         asset = self.asset_of(self.sell())
         self.run_engine()
