@@ -302,31 +302,58 @@ def _tier(row: PriceRow) -> Decimal:
     return row.tier_min if row.tier_min is not None else Decimal(0)
 
 
-def round_amount(amount: Decimal, decimals: int) -> Decimal:
-    """``amount`` rounded half-up to ``decimals`` places (a currency's precision)."""
-    if decimals < 0:
-        raise ValueError("decimals cannot be negative")
-    return amount.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+Rounding = int | Decimal
+"""A currency's rounding: its decimal places (``2``) or its rounding step (``Decimal("0.05")``)."""
 
 
-def convert_amount(amount: Decimal | None, rate: Decimal, decimals: int) -> Decimal | None:
-    """``amount * rate`` rounded to ``decimals``; ``None`` stays ``None``."""
+def rounding_step(rounding: Rounding) -> Decimal:
+    """The smallest amount of a currency: ``2`` -> ``0.01``; a step is kept as it is."""
+    if isinstance(rounding, int):
+        if rounding < 0:
+            raise ValueError("decimals cannot be negative")
+        return Decimal(1).scaleb(-rounding)
+    step = Decimal(rounding)
+    if step <= 0:
+        raise ValueError("a rounding step must be positive")
+    return step
+
+
+def round_amount(amount: Decimal, rounding: Rounding) -> Decimal:
+    """``amount`` rounded half-up to a multiple of the currency's rounding step, as Odoo rounds
+    (``float_round`` with ``res.currency.rounding``): ``1.005`` -> ``1.01`` at ``2`` decimals,
+    ``1.07`` -> ``1.05`` at a step of ``0.05``."""
+    step = rounding_step(rounding)
+    units = (Decimal(amount) / step).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return (units * step).quantize(step)
+
+
+def round_price(price: SkuPrice, rounding: Rounding) -> SkuPrice:
+    """``price`` with its amounts rounded to its currency: how it is compared and stored."""
+    return replace(
+        price,
+        cost=None if price.cost is None else round_amount(price.cost, rounding),
+        sell=None if price.sell is None else round_amount(price.sell, rounding),
+    )
+
+
+def convert_amount(amount: Decimal | None, rate: Decimal, rounding: Rounding) -> Decimal | None:
+    """``amount * rate`` rounded to the currency's ``rounding``; ``None`` stays ``None``."""
     if amount is None:
         return None
-    return round_amount(Decimal(amount) * rate, decimals)
+    return round_amount(Decimal(amount) * rate, rounding)
 
 
 def convert_price(
-    price: SkuPrice, target_currency: str, rates: Mapping[str, Decimal], decimals: int
+    price: SkuPrice, target_currency: str, rates: Mapping[str, Decimal], rounding: Rounding
 ) -> SkuPrice:
     """``price`` carried into ``target_currency``.
 
     :param rates: source currency -> units of ``target_currency`` for one unit of it
-    :param decimals: the target currency's decimal places
+    :param rounding: the target currency's rounding (decimal places or step)
     :raise MissingRateError: when ``rates`` has no positive rate for the price's currency
     """
     if price.currency == target_currency:
-        return price
+        return round_price(price, rounding)
     rate = rates.get(price.currency)
     if rate is None or Decimal(rate) <= 0:
         raise MissingRateError(price.currency, target_currency)
@@ -334,8 +361,8 @@ def convert_price(
     return replace(
         price,
         currency=target_currency,
-        cost=convert_amount(price.cost, rate, decimals),
-        sell=convert_amount(price.sell, rate, decimals),
+        cost=convert_amount(price.cost, rate, rounding),
+        sell=convert_amount(price.sell, rate, rounding),
         rate=rate,
         source_currency=price.currency,
     )
@@ -358,27 +385,28 @@ def billing_periods(term_duration: str | None, billing_plan: str | None) -> int:
     return term_months // billing_months
 
 
-def per_billing_period(price: SkuPrice, decimals: int) -> SkuPrice:
-    """``price`` (Microsoft's price for the whole term) for one billing period.
+def per_billing_period(price: SkuPrice, rounding: Rounding) -> SkuPrice:
+    """``price`` (Microsoft's price for the whole term) for one billing period, rounded to its
+    currency.
 
     A sale line is in the unit Microsoft bills in (Annual, Triennial): a 3-year term billed
     annually is invoiced three times, each a third of the term's price.
     """
     periods = billing_periods(price.term_duration, price.billing_plan)
     if periods == 1:
-        return price
+        return round_price(price, rounding)
     return replace(
         price,
-        cost=period_amount(price.cost, periods, decimals),
-        sell=period_amount(price.sell, periods, decimals),
+        cost=period_amount(price.cost, periods, rounding),
+        sell=period_amount(price.sell, periods, rounding),
     )
 
 
-def period_amount(amount: Decimal | None, periods: int, decimals: int) -> Decimal | None:
-    """A term's ``amount`` for one of its ``periods`` billing periods; one period keeps it as is."""
-    if periods == 1 or amount is None:
-        return amount
-    return convert_amount(amount, Decimal(1) / periods, decimals)
+def period_amount(amount: Decimal | None, periods: int, rounding: Rounding) -> Decimal | None:
+    """A term's ``amount`` for one of its ``periods`` billing periods, rounded to the currency."""
+    if amount is None:
+        return None
+    return round_amount(Decimal(amount) / periods, rounding)  # divided: 1/3 is inexact
 
 
 # === ONE CUSTOMER'S PRICE === #
@@ -405,7 +433,7 @@ def price_for_customer(
     currency: str,
     purchasable_countries: Collection[str] | None = None,
     rates: Mapping[str, Decimal] | None = None,
-    decimals: int = 2,
+    rounding: Rounding = 2,
     on_date: date | datetime | None = None,
     segment: str | None = DEFAULT_SEGMENT,
 ) -> SkuPrice | NoPrice:
@@ -439,7 +467,7 @@ def price_for_customer(
     by_currency = {price.currency: price for price in market_prices}
     return choose_customer_price(
         by_currency, code=code, country=country, currency=currency, rates=rates,
-        decimals=decimals,
+        rounding=rounding,
     )
 
 
@@ -450,7 +478,7 @@ def choose_customer_price(
     country: str,
     currency: str,
     rates: Mapping[str, Decimal] | None = None,
-    decimals: int = 2,
+    rounding: Rounding = 2,
 ) -> SkuPrice | NoPrice:
     """The customer's price once its market's prices are known: the one decision of the suite.
 
@@ -461,12 +489,13 @@ def choose_customer_price(
 
     :param by_currency: the market's prices (one term and billing plan), by ISO currency code
     :param rates: priced currency -> units of ``currency`` for one unit of it
+    :param rounding: ``currency``'s rounding: the price comes rounded to it
     """
     if currency in by_currency:
-        return by_currency[currency]
+        return round_price(by_currency[currency], rounding)
     for source in sorted(by_currency):
         if rates and rates.get(source) is not None and Decimal(rates[source]) > 0:
-            return convert_price(by_currency[source], currency, rates, decimals)
+            return convert_price(by_currency[source], currency, rates, rounding)
     priced = ", ".join(sorted(by_currency)) or "no currency"
     return NoPrice(
         REASON_NO_RATE,

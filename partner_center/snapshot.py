@@ -26,6 +26,7 @@ from .catalogue import (
     STATUS_AVAILABLE,
     STATUS_NEW,
     STATUS_NO_LONGER_AVAILABLE,
+    Rounding,
     SkuCoded,
     SkuPrice,
     billing_periods,
@@ -103,7 +104,7 @@ def fetch_snapshot(
     countries: Sequence[str],
     currencies: Sequence[str],
     rates: Mapping[str, Mapping[str, Decimal]] | None = None,
-    decimals: Mapping[str, int] | None = None,
+    roundings: Mapping[str, Rounding] | None = None,
     previous: Mapping[str, str] | None = None,
     lang: str | None = None,
     on_date: date | datetime | None = None,
@@ -112,11 +113,13 @@ def fetch_snapshot(
 
     :param client: a :class:`partner_center.client.PartnerCenterClient`
     :param rates: currency Microsoft does not price in -> {Microsoft currency: rate}
+    :param roundings: currency -> its rounding (decimal places or step; default 2 places): every
+        price is rounded to it once, before it is compared or stored
     :param previous: the SKU codes known before, with their catalogue status
     :param lang: the catalogue language (``de_DE``); English needs no extra read
     """
     with collector_paused():
-        return _fetch_snapshot(client, countries, currencies, rates, decimals, previous, lang,
+        return _fetch_snapshot(client, countries, currencies, rates, roundings, previous, lang,
                                on_date)
 
 
@@ -137,7 +140,7 @@ def collector_paused():
             gc.enable()
 
 
-def _fetch_snapshot(client, countries, currencies, rates, decimals, previous, lang, on_date):
+def _fetch_snapshot(client, countries, currencies, rates, roundings, previous, lang, on_date):
     countries = [country.upper() for country in countries]
     catalogues = {
         country: {view: client.products(country, view) for view in VIEWS} for country in countries
@@ -154,7 +157,7 @@ def _fetch_snapshot(client, countries, currencies, rates, decimals, previous, la
         rows=rows,
         currencies=currencies,
         rates=rates,
-        decimals=decimals,
+        roundings=roundings,
         previous=previous,
         lang=lang,
         localized=localized,
@@ -229,7 +232,7 @@ def build_snapshot(
     rows: Iterable[PriceRow],
     currencies: Sequence[str],
     rates: Mapping[str, Mapping[str, Decimal]] | None = None,
-    decimals: Mapping[str, int] | None = None,
+    roundings: Mapping[str, Rounding] | None = None,
     previous: Mapping[str, str] | None = None,
     lang: str | None = None,
     localized: Mapping[str, Product] | None = None,
@@ -264,9 +267,9 @@ def build_snapshot(
     priced = [row for row in effective if row.currency in currencies or row.currency in bases]
     pricing_rows = market_prices(priced, countries)
     snapshot.prices = _prices(highest_prices(pricing_rows), currencies, rates or {},
-                              decimals or {}, snapshot)
+                              roundings or {}, snapshot)
     snapshot.country_prices = _country_prices(
-        [row for row in pricing_rows if row.currency in currencies], countries, decimals or {})
+        [row for row in pricing_rows if row.currency in currencies], countries, roundings or {})
     return snapshot
 
 
@@ -337,8 +340,8 @@ def _kind(views: set[str], rows: list[PriceRow]) -> str | None:
     )
 
 
-def _prices(term_prices, currencies, rates, decimals, snapshot) -> dict[tuple, SkuPrice]:
-    highest = {key: per_billing_period(price, decimals.get(key[3], 2))
+def _prices(term_prices, currencies, rates, roundings, snapshot) -> dict[tuple, SkuPrice]:
+    highest = {key: per_billing_period(price, roundings.get(key[3], 2))
                for key, price in term_prices.items()}
     prices = {key: price for key, price in highest.items() if price.currency in currencies}
     for currency in currencies:
@@ -354,11 +357,11 @@ def _prices(term_prices, currencies, rates, decimals, snapshot) -> dict[tuple, S
             target_key = (*key[:3], currency)
             if price.currency == base and target_key not in prices:
                 prices[target_key] = convert_price(price, currency, rate_map,
-                                                   decimals.get(currency, 2))
+                                                   roundings.get(currency, 2))
     return prices
 
 
-def _country_prices(rows, countries, decimals) -> list[CountryPrice]:
+def _country_prices(rows, countries, roundings) -> list[CountryPrice]:
     """Each country's prices, from the rows that price its market (one per SKU, plan, currency)."""
     by_market: dict[str, list[PriceRow]] = {country: [] for country in countries}
     for row in rows:
@@ -367,8 +370,9 @@ def _country_prices(rows, countries, decimals) -> list[CountryPrice]:
     for country, market_rows in by_market.items():
         for row in market_rows:
             periods = billing_periods(row.term_duration, row.billing_plan)
-            places = decimals.get(row.currency, 2)
-            result.append(CountryPrice(row.code, row.term_duration, row.billing_plan, country,
-                                       row.currency, period_amount(row.unit_price, periods, places),
-                                       period_amount(row.erp_price, periods, places)))
+            rounding = roundings.get(row.currency, 2)
+            result.append(CountryPrice(
+                row.code, row.term_duration, row.billing_plan, country, row.currency,
+                period_amount(row.unit_price, periods, rounding),
+                period_amount(row.erp_price, periods, rounding)))
     return result

@@ -90,7 +90,7 @@ def test_default_price_is_the_highest_over_countries_and_country_prices_are_kept
 def test_unsupported_currency_is_converted_with_its_rate():
     snapshot = build_snapshot(catalogues=catalogues(US=(SUB,)), rows=[row(price="100.10")],
                               currencies=["USD", "ILS"], rates={"ILS": {"USD": Decimal("3.7")}},
-                              decimals={"ILS": 2}, on_date=ON)
+                              roundings={"ILS": 2}, on_date=ON)
     converted = snapshot.prices[(f"{SUB}:0001", "P1Y", "annual", "ILS")]
     assert converted.cost == Decimal("370.37")
     assert converted.source_currency == "USD"
