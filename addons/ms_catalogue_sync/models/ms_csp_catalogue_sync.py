@@ -11,6 +11,7 @@ import contextlib
 import functools
 import io
 import logging
+import math
 from collections import defaultdict
 
 import psycopg2.extensions
@@ -524,10 +525,15 @@ class MsCspCatalogueApplier(models.AbstractModel):
         current = {(pricelist_id, product_id): (item_id, price)
                    for pricelist_id, product_id, item_id, price in self.env.cr.fetchall()}
         to_create, updates = [], []
+        # an item holds prices at the "Product Price" precision: a currency with more decimals
+        # (KWD) is compared and stored as the item can hold it, or every sync would rewrite it
+        digits = items._fields["fixed_price"].get_digits(self.env)
         for (sku_id, plan, _country, currency_id), (_cost, sell) in defaults.items():
             variant, pricelist = variants.get((sku_id, plan)), pricelists.get(currency_id)
             if not (variant and pricelist) or sell is None:
                 continue
+            if digits:
+                sell = float_round(sell, precision_digits=digits[1])
             item = current.get((pricelist.id, variant.id))  # (id, fixed price)
             if not item:
                 to_create.append({
@@ -730,6 +736,8 @@ def _float(value):
 
 
 def _same(current, new):
+    """Whether a stored amount holds ``new``; both are rounded to their currency already (the
+    snapshot rounds every price), so only float noise may differ."""
     if new is None:
         return not current
-    return abs((current or 0.0) - new) < 0.005
+    return math.isclose(current or 0.0, new, rel_tol=1e-12, abs_tol=1e-9)

@@ -16,6 +16,8 @@ from odoo.addons.base.models.res_partner import _lang_get
 from partner_center.errors import MalformedDataError, MissingRateError, PartnerCenterError
 from partner_center.snapshot import fetch_snapshot
 
+from .ms_csp_price import currency_rounding
+
 _logger = logging.getLogger(__name__)
 
 
@@ -204,7 +206,7 @@ class MsCspInstance(models.Model):
                 countries=self.country_ids.mapped("code"),
                 currencies=sorted(supported),
                 rates=rates,
-                decimals={c.name: c.decimal_places for c in self.active_currency_ids},
+                roundings={c.name: currency_rounding(c) for c in self.active_currency_ids},
                 previous=previous,
                 lang=self.catalogue_lang,
                 # price rows take effect at their start instant (UTC), not at the day's start

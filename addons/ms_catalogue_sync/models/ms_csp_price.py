@@ -76,7 +76,7 @@ class MsCspPrice(models.Model):
         price = choose_customer_price(
             by_currency, code=sku.code, country=country.code, currency=currency.name,
             rates={name: Decimal(str(rate)) for name, rate in rates.items()},
-            decimals=currency.decimal_places)
+            rounding=currency_rounding(currency))
         if price:
             return float(price.sell), float(price.cost), None
         return None, None, self.env._(
@@ -84,3 +84,8 @@ class MsCspPrice(models.Model):
             "conversion rate into %(currency)s is set.", product=product.display_name,
             priced=", ".join(sorted(by_currency)) or self.env._("no currency"),
             country=country.name, currency=currency.name)
+
+
+def currency_rounding(currency):
+    """A ``res.currency``'s rounding step for the price logic (``0.01``, ``0.05``, ``1``)."""
+    return Decimal(str(currency.rounding))
