@@ -327,18 +327,21 @@ class PartnerCenterClient:
         *,
         priced_currencies: Collection[str] | None = None,
         seen_currencies: set[str] | None = None,
+        skipped: list[MalformedDataError] | None = None,
     ) -> Iterator[PriceRow]:
         """The rows of a market's price sheet, parsed while they stream in.
 
-        ``priced_currencies`` and ``seen_currencies`` are those of
+        ``priced_currencies``, ``seen_currencies`` and ``skipped`` are those of
         :func:`~partner_center.pricesheet.iter_price_rows`: rows that only repeat where a SKU is
-        sold, in a currency nobody prices, are passed over unparsed.
+        sold, in a currency nobody prices, are passed over unparsed; malformed rows of those
+        currencies are collected in ``skipped`` instead of stopping the reading.
         """
         return iter_price_rows(
             self.price_sheet_lines(market, view, timeline, month),
             errors=errors,
             priced_currencies=priced_currencies,
             seen_currencies=seen_currencies,
+            skipped=skipped,
         )
 
     # === CUSTOMERS === #

@@ -64,6 +64,11 @@ PRESENCE_ATTRIBUTES = (
 
 _CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 _is_currency_code = _CURRENCY_CODE.fullmatch
+# An amount cell that certainly parses (empty, or a plain non-negative number); any other cell
+# is parsed in full, which tells whether it is an amount at all.
+_PLAIN_AMOUNT = re.compile(r"\s*(?:\d+(?:\.\d*)?)?\s*")
+_is_plain_amount = _PLAIN_AMOUNT.fullmatch
+AMOUNT_ATTRIBUTES = ("unit_price", "erp_price", "tier_min", "tier_max")
 _US_DATE = re.compile(
     r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?"
 )
@@ -157,6 +162,7 @@ def iter_price_rows(
     errors: list[MalformedDataError] | None = None,
     priced_currencies: Collection[str] | None = None,
     seen_currencies: set[str] | None = None,
+    skipped: list[MalformedDataError] | None = None,
 ) -> Iterator[PriceRow]:
     """Rows of a price sheet, read lazily from its text lines (header first).
 
@@ -165,9 +171,13 @@ def iter_price_rows(
     several currencies. Of the rows in other currencies that share their raw ProductId, SkuId,
     TermDuration, BillingPlan, Segment, EffectiveStartDate, EffectiveEndDate and Market cells,
     the first that parses is yielded (so it is validated); the later ones are passed over
-    without being parsed, hence validated only for their cell count and their currency code.
-    That suits a caller who uses no price of those currencies: an error in such a row can no
-    longer stop it.
+    without being parsed: their other cells equal those of a row that parsed, save the amounts,
+    which are checked. That suits a caller who uses no price of those currencies.
+
+    With ``skipped``, a malformed row in a currency outside ``priced_currencies`` is appended to
+    it instead of stopping the reading, wherever it stands: the first of its kind as well as the
+    ones passed over. A row whose cells cannot be counted against the header, or in a priced
+    currency, is malformed whatever ``skipped`` says.
 
     :param lines: text lines, with or without their line endings (a file opened with
         ``newline=""`` keeps line breaks inside quoted cells)
@@ -175,6 +185,7 @@ def iter_price_rows(
     :param priced_currencies: the currencies whose rows are all parsed (see above)
     :param seen_currencies: when given, filled with the currency of every row yielded or passed
         over (those of malformed rows excepted)
+    :param skipped: collects the malformed rows of currencies nobody prices (see above)
     :raise MalformedDataError: on an unreadable header, or a malformed row when ``errors`` is None
     """
     reader = csv.reader(_repaired_lines(lines), strict=False)
@@ -192,6 +203,9 @@ def iter_price_rows(
         try:
             row = columns.row(cells, line_number)
         except MalformedDataError as error:
+            if skipped is not None and presence is not None and presence.unpriced(cells):
+                skipped.append(error)
+                continue
             if errors is None:
                 raise
             errors.append(error)
@@ -388,6 +402,15 @@ class _Columns:
             raise self._error(attribute, f"{text!r} is not a date.", line_number)
 
     def _width_error(self, cells: list[str], line_number: int) -> MalformedDataError:
+        unnamed = [position for position, name in enumerate(self.names) if not name]
+        if unnamed and len(cells) < self.width:
+            # the header is what cannot be read (a stray separator): say so, on its line
+            return MalformedDataError(
+                f"The price sheet header has a column without a name, which line {line_number} "
+                "does not have: the header cannot be read.",
+                row=1,
+                column=f"column {unnamed[0] + 1}",
+            )
         column = self.names[len(cells)] if len(cells) < self.width else "(extra cell)"
         return MalformedDataError(
             f"The row has {len(cells)} cells where the header has {self.width}.",
@@ -427,6 +450,9 @@ class _Presence:
         self.presence_cells = itemgetter(
             *(columns.index[name] for name in PRESENCE_ATTRIBUTES if name in columns.index)
         )
+        amounts = [columns.index[name] for name in AMOUNT_ATTRIBUTES if name in columns.index]
+        # a tuple of cells, even from one column (itemgetter of one index gives the cell alone)
+        self.amount_cells = itemgetter(*amounts, amounts[0])
         self.priced = frozenset(priced_currencies)
         self.seen = seen_currencies
         self.told: set[tuple[str, ...]] = set()
@@ -443,8 +469,14 @@ class _Presence:
             if not _is_currency_code(currency):
                 return False
             self.currency_codes.add(currency)
+        if not all(map(_is_plain_amount, self.amount_cells(cells))):
+            return False  # parsed in full: a malformed amount is told wherever the row stands
         self.seen.add(currency)
         return True
+
+    def unpriced(self, cells: list[str]) -> bool:
+        """Whether a row, counted against the header, is in a currency nobody prices."""
+        return len(cells) == self.width and cells[self.currency_position].strip() not in self.priced
 
     def tell(self, row: PriceRow, cells: list[str]) -> None:
         """Note a yielded row: the later rows it makes redundant can be passed over."""

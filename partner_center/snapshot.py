@@ -37,7 +37,7 @@ from .catalogue import (
     period_amount,
     sku_kind,
 )
-from .errors import MissingRateError
+from .errors import MalformedDataError, MissingRateError
 from .pricesheet import PriceRow, select_effective
 from .resources import Product, Sku
 
@@ -93,6 +93,8 @@ class CatalogueSnapshot:
     supported_currencies: frozenset[str] = frozenset()
     converted_currencies: dict[str, str] = field(default_factory=dict)  # currency -> from
     lang: str | None = None
+    # (country, error) of the malformed rows skipped: in currencies the instance does not price
+    skipped_rows: list[tuple[str, MalformedDataError]] = field(default_factory=list)
 
 
 # === FETCH === #
@@ -148,11 +150,14 @@ def _fetch_snapshot(client, countries, currencies, rates, roundings, previous, l
     localized, localized_skus = _fetch_localized(client, catalogues, lang)
     needed = set(currencies) | {base for bases in (rates or {}).values() for base in bases}
     seen: set[str] = set()
-    rows = []
+    rows, skipped = [], []
     for country in countries:
-        sheet = client.iter_price_sheet(country, priced_currencies=needed, seen_currencies=seen)
+        malformed: list[MalformedDataError] = []
+        sheet = client.iter_price_sheet(country, priced_currencies=needed, seen_currencies=seen,
+                                        skipped=malformed)
         rows += _market_rows(sheet, country, needed)
-    return build_snapshot(
+        skipped += [(country, error) for error in malformed]
+    snapshot = build_snapshot(
         catalogues=catalogues,
         rows=rows,
         currencies=currencies,
@@ -165,6 +170,8 @@ def _fetch_snapshot(client, countries, currencies, rates, roundings, previous, l
         on_date=on_date,
         seen_currencies=seen,
     )
+    snapshot.skipped_rows = skipped
+    return snapshot
 
 
 def _market_rows(sheet, country, needed) -> list[PriceRow]:

@@ -338,3 +338,33 @@ def test_a_passed_over_row_with_a_malformed_currency_is_read_and_reported():
     with pytest.raises(MalformedDataError) as caught:
         list(iter_price_rows(sheet_lines(cells), priced_currencies={"EUR"}))
     assert (caught.value.row, caught.value.column) == (6, "Currency")
+
+
+@pytest.mark.parametrize("malformed_first", [True, False])
+def test_a_malformed_row_of_an_unpriced_currency_is_skipped_wherever_it_stands(malformed_first):
+    good, bad = software_row(currency="GBP"), software_row(currency="GBP", erp="12,50")
+    cells = [bad, good] if malformed_first else [good, bad]
+    skipped = []
+    rows = list(iter_price_rows(sheet_lines(cells), priced_currencies={"USD"}, skipped=skipped))
+    assert [row.currency for row in rows] == ["GBP"], "the SKU is still known to be sold there"
+    bad_line = 2 if malformed_first else 3
+    assert [(error.row, error.column) for error in skipped] == [(bad_line, "ERP Price")]
+    with pytest.raises(MalformedDataError) as caught:  # without skipped: an error, either way
+        list(iter_price_rows(sheet_lines(cells), priced_currencies={"USD"}))
+    assert caught.value.row == bad_line
+
+
+def test_a_malformed_row_of_a_priced_currency_is_never_skipped():
+    cells = [software_row(currency="USD", price="1.2.3")]
+    with pytest.raises(MalformedDataError) as caught:
+        list(iter_price_rows(sheet_lines(cells), priced_currencies={"USD"}, skipped=[]))
+    assert (caught.value.row, caught.value.column) == (2, "UnitPrice")
+
+
+def test_a_header_with_an_unnamed_column_is_reported_on_the_header_line():
+    lines = sheet_lines([software_row()])
+    lines[0] = lines[0].rstrip("\r\n") + ",\n"  # a stray separator closes the header
+    with pytest.raises(MalformedDataError) as caught:
+        list(iter_price_rows(lines))
+    assert (caught.value.row, caught.value.column) == (1, f"column {len(SOFTWARE_HEADER) + 1}")
+    assert "header" in str(caught.value)

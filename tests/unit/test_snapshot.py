@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from partner_center.errors import MissingRateError
+from partner_center.errors import MalformedDataError, MissingRateError
 from partner_center.pricesheet import iter_price_rows
 from partner_center.resources import Product, Sku
 from partner_center.snapshot import (
@@ -165,7 +165,8 @@ class EveryRowClient:
     def skus(self, *args, **kwargs):
         return self.client.skus(*args, **kwargs)
 
-    def iter_price_sheet(self, market, *, priced_currencies=None, seen_currencies=None):
+    def iter_price_sheet(self, market, *, priced_currencies=None, seen_currencies=None,
+                         skipped=None):
         return self.client.iter_price_sheet(market, seen_currencies=seen_currencies)
 
 
@@ -221,3 +222,19 @@ def test_passing_over_unpriced_rows_changes_no_hand_made_snapshot():
     assert fast.skus[f"{SUB}:0001"].countries == {"DE", "GB", "SE"}
     assert fast.skus[f"{swedish_only}:0001"].plans == {("P1Y", "annual"), ("P3Y", "annual")}
     assert fast.supported_currencies == {"EUR", "GBP", "CHF", "SEK", "NOK"}
+
+
+def test_malformed_rows_of_unpriced_currencies_are_skipped_and_told():
+    cells = [software_row(product_id=SUB, sku_id="0001", market="DE", currency="EUR"),
+             software_row(product_id=SUB, sku_id="0001", market="DE", currency="GBP"),
+             software_row(product_id=SUB, sku_id="0001", market="DE", currency="GBP", price="n/a")]
+    client = SheetClient({"DE": sheet_lines(cells)}, (SUB,))
+    snapshot = fetch_snapshot(client, countries=["DE"], currencies=["EUR"], on_date=ON)
+    assert snapshot.skus[f"{SUB}:0001"].countries == {"DE"}
+    assert [(country, error.row, error.column) for country, error in snapshot.skipped_rows] == [
+        ("DE", 4, "UnitPrice")]
+    in_use = [*cells, software_row(product_id=SUB, sku_id="0001", market="DE", currency="EUR",
+                                   price="n/a")]
+    with pytest.raises(MalformedDataError):  # a row the instance prices fails the sync
+        fetch_snapshot(SheetClient({"DE": sheet_lines(in_use)}, (SUB,)), countries=["DE"],
+                       currencies=["EUR"], on_date=ON)
