@@ -166,6 +166,7 @@ class MsCspInstance(models.Model):
         run._ms_log(self.env._("Read %(skus)s SKUs and %(prices)s prices in %(seconds).1f s.",
                       skus=len(snapshot.skus), prices=len(snapshot.prices),
                       seconds=time.monotonic() - started))
+        run._ms_log_skipped_rows(snapshot.skipped_rows)
         try:
             self.env["ms.csp.catalogue.applier"]._ms_apply(self, run, snapshot, commit)
         except Exception as error:  # pylint: disable=broad-exception-caught

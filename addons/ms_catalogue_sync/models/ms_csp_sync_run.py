@@ -38,6 +38,10 @@ class MsCspSyncRun(models.Model):
     price_change_count = fields.Integer(string="Price changes")
     product_created_count = fields.Integer(string="Products created")
     product_updated_count = fields.Integer(string="Products updated")
+    skipped_row_count = fields.Integer(
+        string="Malformed rows skipped",
+        help="Price-sheet rows that could not be read, in currencies the instance does not use: "
+        "skipped, and listed in the log. A malformed row the instance uses fails the sync.")
     error_message = fields.Text()
     log = fields.Text()
     change_ids = fields.One2many("ms.csp.sync.change", "run_id", string="Updated products")
@@ -138,6 +142,19 @@ class MsCspSyncRun(models.Model):
             "title": self.env._("Get Services Definition: %s", self.instance_id.name),
             "message": self.error_message or (self.log or "").strip().splitlines()[-1:][0],
         })
+
+    def _ms_log_skipped_rows(self, skipped_rows, listed=20):
+        """Count the malformed rows a snapshot skipped and list them (the first ``listed``)."""
+        self.ensure_one()
+        if not skipped_rows:
+            return
+        lines = "; ".join(f"{country} {error}" for country, error in skipped_rows[:listed])
+        more = len(skipped_rows) - listed
+        self.skipped_row_count = len(skipped_rows)
+        self._ms_log(self.env._(
+            "Skipped %(count)s malformed price rows in currencies this instance does not use: "
+            "%(lines)s%(more)s", count=len(skipped_rows), lines=lines,
+            more=self.env._(" and %s more.", more) if more > 0 else "."))
 
     def _ms_log(self, message):
         self.ensure_one()

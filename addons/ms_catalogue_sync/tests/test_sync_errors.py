@@ -58,6 +58,21 @@ class TestSyncErrors(MsCspCatalogueCase):
         run = self.sync()
         self.assert_untouched_with_message(run, ["line 2", "UnitPrice"])
 
+    def test_malformed_rows_the_instance_does_not_use_are_skipped_and_listed(self):
+        header, usd_row = MALFORMED_SHEET.splitlines()[:2]
+        good = usd_row.replace('"twelve"', '"12"')
+        unused = good.replace('"USD","12"', '"JPY","x"')  # JPY is no currency of the instance
+        for rows in ((unused, good, unused), (good, unused)):  # wherever they stand
+            self.simulator.set_faults([{
+                "method": "GET", "path_regex": r"pricesheets.*GB", "kind": "status",
+                "status": 200, "body": "\n".join((header, *rows)) + "\n"}])
+            run = self.sync()
+            self.assertEqual(run.state, "done", run.error_message)
+            lines = [number for number, row in enumerate(rows, 2) if row is unused]
+            self.assertEqual(run.skipped_row_count, len(lines))
+            for number in lines:
+                self.assertIn(f"GB line {number}, column 'UnitPrice'", run.log)
+
     def test_expired_refresh_token_asks_for_consent(self):
         self.simulator.revoke_refresh_tokens()
         self.simulator.expire_access_tokens()
