@@ -2,7 +2,7 @@
 {
     "name": "Microsoft CSP: Partner Center Catalogue",
     "summary": "Microsoft product types, catalogue and price sync from Partner Center",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Sales/Microsoft CSP",
     "website": "https://github.com/ms-csp-odoo/ms-csp-suite",
     "author": "Microsoft CSP suite contributors",

@@ -43,8 +43,9 @@ PRODUCT_KIND_FIELDS = ("type", "service_tracking", "categ_id", "uom_id", "compan
                        "sale_ok", "purchase_ok")
 # What distinguishes the Microsoft items of one pricelist (see _ms_create_pricelist_items)
 ITEM_VARYING = ("product_tmpl_id", "product_id", "fixed_price")
-SKU_FIELDS = ["name", "code", "ms_product_id", "ms_sku_id", "instance_id", "kind", "catalog_status",
-              "description", "publisher", "term_plans", "country_ids", "product_tmpl_id"]
+SKU_FIELDS = ["name", "code", "ms_product_ref", "ms_sku_ref", "instance_id", "kind",
+              "catalog_status", "description", "publisher", "term_value_ids", "country_ids",
+              "product_tmpl_id"]
 # Products made by the sync get no "created" message nor followers: the sync run lists them.
 NO_CHATTER = {"tracking_disable": True}
 
@@ -172,18 +173,18 @@ class MsCspCatalogueApplier(models.AbstractModel):
     # --- SKUs --- #
 
     def _ms_sku_values(self, instance, entry, context):
-        plans = sorted(filter(None, (
-            term_plan_key(term, billing) for term, billing in entry.plans)))
+        by_plan = context["records"]["term_values"]
+        plans = {term_plan_key(term, billing) for term, billing in entry.plans}
         return {
             "name": entry.title or entry.code,
             "code": entry.code,
-            "ms_product_id": entry.product_id,
-            "ms_sku_id": entry.sku_id,
+            "ms_product_ref": entry.product_id,
+            "ms_sku_ref": entry.sku_id,
             "instance_id": instance.id,
             "kind": KIND_BY_SKU_KIND.get(entry.kind) or KIND_SOFTWARE_SUBSCRIPTION,
             "description": entry.description or False,
             "publisher": entry.publisher or False,
-            "term_plans": ",".join(plans) or False,
+            "term_value_ids": sorted(by_plan[plan].id for plan in plans if plan in by_plan),
             "country_ids": sorted(context["countries"][code].id for code in entry.countries
                                   if code in context["countries"]),
         }
@@ -348,11 +349,10 @@ class MsCspCatalogueApplier(models.AbstractModel):
             })]
         return values
 
-    def _ms_term_values(self, sku, context):
+    @staticmethod
+    def _ms_term_values(sku, context):
         """The attribute values of the SKU's subscription term plans (none for perpetual)."""
-        by_plan = context["records"]["term_values"]
-        return self.env["product.attribute.value"].browse(
-            [by_plan[key].id for key in (sku.term_plans or "").split(",") if key in by_plan])
+        return sku.term_value_ids
 
     def _ms_sync_term_values(self, skus, templates, context):
         """Add variants for term plans Microsoft added; removed plans keep their variants."""

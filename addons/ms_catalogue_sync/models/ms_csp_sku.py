@@ -6,6 +6,7 @@ from ..const import (
     CATALOG_STATUS_RETIRED,
     KIND_PERPETUAL,
     KIND_SOFTWARE_SUBSCRIPTION,
+    TERM_PLAN_ONE_TIME,
     TERM_PLANS,
 )
 
@@ -38,8 +39,11 @@ class MsCspSku(models.Model):
 
     name = fields.Char(string="Title", required=True)
     code = fields.Char(required=True, index=True, help="ProductId:SkuId, as Partner Center has it.")
-    ms_product_id = fields.Char(string="Microsoft product ID", required=True)
-    ms_sku_id = fields.Char(string="Microsoft SKU ID", required=True)
+    ms_product_ref = fields.Char(
+        string="Microsoft product ID", required=True, help="Partner Center's ProductId.")
+    ms_sku_ref = fields.Char(
+        string="Microsoft SKU ID", required=True,
+        help="Partner Center's SkuId, within its product.")
     instance_id = fields.Many2one("ms.csp.instance", required=True, ondelete="cascade", index=True)
     company_id = fields.Many2one(related="instance_id.company_id", store=True, index=True)
     kind = fields.Selection(KIND_SELECTION, required=True, index=True)
@@ -49,8 +53,11 @@ class MsCspSku(models.Model):
     publisher = fields.Char()
     country_ids = fields.Many2many(
         "res.country", string="Sold in", help="Configured countries where it can be bought.")
-    term_plans = fields.Char(
-        help="The term plans Microsoft sells it with, comma-separated keys.", readonly=True)
+    term_value_ids = fields.Many2many(
+        "product.attribute.value", string="Term values", readonly=True,
+        domain=[("ms_term_plan", "!=", False)],
+        help="The Microsoft Term values it is sold with: one variant each. A perpetual licence, "
+        "sold once, has none.")
     term_plan_names = fields.Char(string="Terms", compute="_compute_term_plan_names")
     product_tmpl_id = fields.Many2one("product.template", string="Product", index=True)
     price_ids = fields.One2many("ms.csp.price", "sku_id", string="Prices per country")
@@ -61,12 +68,19 @@ class MsCspSku(models.Model):
          "A SKU code is unique within an instance."),
     ]
 
-    @api.depends("term_plans")
+    @api.depends("term_value_ids", "kind")
     def _compute_term_plan_names(self):
         labels = dict(TERM_PLAN_SELECTION)
         for sku in self:
-            keys = (sku.term_plans or "").split(",")
-            sku.term_plan_names = "; ".join(labels[key] for key in keys if key in labels)
+            sku.term_plan_names = "; ".join(labels[key] for key in sku._ms_term_plans())
+
+    def _ms_term_plans(self):
+        """The keys of the term plans it is sold with (``TERM_PLANS``), in their order."""
+        self.ensure_one()
+        if self.kind == KIND_PERPETUAL:
+            return [TERM_PLAN_ONE_TIME]
+        plans = set(self.term_value_ids.mapped("ms_term_plan"))
+        return [plan for plan in TERM_PLANS if plan in plans]
 
     @api.depends("name", "code")
     def _compute_display_name(self):

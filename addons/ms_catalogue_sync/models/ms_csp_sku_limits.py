@@ -85,11 +85,11 @@ class MsCspSku(models.Model):
         its siblings no other worker holds."""
         self.ensure_one()
         country = self._ms_limits_country()
-        listed = {sku.id: sku for sku in client.skus(self.ms_product_id, country)}
+        listed = {sku.id: sku for sku in client.skus(self.ms_product_ref, country)}
         siblings = self._ms_lock_siblings()
         now = fields.Datetime.now()
         for sku in self | siblings:
-            found = listed.get(sku.ms_sku_id)
+            found = listed.get(sku.ms_sku_ref)
             sku.write({
                 "minimum_quantity": (found.minimum_quantity or 0) if found else 0,
                 "maximum_quantity": (found.maximum_quantity or 0) if found else 0,
@@ -111,10 +111,10 @@ class MsCspSku(models.Model):
         self.flush_model()
         self.env.cr.execute(SQL(
             """SELECT id FROM ms_csp_sku
-                WHERE instance_id = %s AND ms_product_id = %s AND id != %s
+                WHERE instance_id = %s AND ms_product_ref = %s AND id != %s
                   AND catalog_status != %s
                   FOR NO KEY UPDATE SKIP LOCKED""",
-            self.instance_id.id, self.ms_product_id, self.id, CATALOG_STATUS_RETIRED))
+            self.instance_id.id, self.ms_product_ref, self.id, CATALOG_STATUS_RETIRED))
         return self.browse(row[0] for row in self.env.cr.fetchall())
 
     # === USE === #

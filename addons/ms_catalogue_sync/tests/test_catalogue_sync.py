@@ -46,7 +46,7 @@ class TestCatalogueSync(MsCspCatalogueCase):
         self.assertEqual(template.uom_id, self.env.ref("ms_catalogue_sync.uom_annual"))
         self.assertEqual(template.ms_sku_code, subscription.code)
         self.assertEqual(set(template.product_variant_ids.mapped("ms_term_plan")),
-                         set(subscription.term_plans.split(",")))
+                         set(subscription.term_value_ids.mapped("ms_term_plan")))
         self.assertEqual(perpetual.product_tmpl_id.uom_id, self.env.ref("uom.product_uom_unit"))
         self.assertEqual(perpetual.product_tmpl_id.product_variant_ids.ms_term_plan, "one_time")
 
@@ -62,7 +62,7 @@ class TestCatalogueSync(MsCspCatalogueCase):
                              "P3Y_triennial": ("P3Y", "triennial"),
                              "one_time": (None, "one_time")}[variant.ms_term_plan]
             for currency in ("USD", "EUR"):
-                highest = catalogue.highest_price(sku.ms_product_id, sku.ms_sku_id, term, billing,
+                highest = catalogue.highest_price(sku.ms_product_ref, sku.ms_sku_ref, term, billing,
                                                   currency, COUNTRIES)
                 if highest is not None:  # Microsoft's price is for the term: per billing period
                     highest = round(highest / billing_periods(term, billing), 2)
@@ -281,7 +281,7 @@ class TestSyncedProductOwnership(MsCspCatalogueCase):
         cls.instance._ms_get_services_definition(commit=False)
         cls.template = cls.instance.sku_ids.filtered(
             lambda s: s.kind == "ms_software_subscription"
-            and len((s.term_plans or "").split(",")) > 1)[:1].product_tmpl_id
+            and len(s.term_value_ids) > 1)[:1].product_tmpl_id
         cls.product_manager = cls.env["res.users"].create({
             "name": "Product manager", "login": "ms.product.manager",
             "groups_id": [Command.set([cls.env.ref("sales_team.group_sale_manager").id,

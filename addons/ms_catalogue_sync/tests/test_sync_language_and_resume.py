@@ -22,7 +22,7 @@ class TestSyncLanguage(MsCspCatalogueCase):
         catalogue = self.simulator.catalogue
         translated = untranslated = 0
         for sku in self.instance.sku_ids:
-            german = catalogue.sku(sku.ms_product_id, sku.ms_sku_id).localized_text("de-DE")
+            german = catalogue.sku(sku.ms_product_ref, sku.ms_sku_ref).localized_text("de-DE")
             template = sku.product_tmpl_id
             english_name = template.with_context(lang="en_US").name
             german_name = template.with_context(lang="de_DE").name

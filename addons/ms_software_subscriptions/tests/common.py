@@ -21,7 +21,7 @@ class MsSoftwareSubscriptionCase(MsCspCatalogueCase):
         cls.sku = cls.instance.sku_ids.filtered(
             lambda sku: sku.kind == "ms_software_subscription" and "US" in sku.country_ids.mapped(
                 "code") and {"P1Y_annual", "P3Y_triennial"} <= set(
-                (sku.term_plans or "").split(",")))[:1]
+                sku.term_value_ids.mapped("ms_term_plan")))[:1]
         variants = cls.sku.product_tmpl_id.product_variant_ids
         cls.annual = variants.filtered(lambda variant: variant.ms_term_plan == "P1Y_annual")
         cls.triennial = variants.filtered(lambda variant: variant.ms_term_plan == "P3Y_triennial")
