@@ -1,7 +1,7 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 {
-    "name": "Microsoft CSP: Partner Center Catalogue",
-    "summary": "Microsoft product types, catalogue and price sync from Partner Center",
+    "name": "Microsoft CSP: Partner Center Catalog",
+    "summary": "Microsoft product types, catalog and price sync from Partner Center",
     "version": "18.0.1.1.0",
     "category": "Sales/Microsoft CSP",
     "website": "https://github.com/ms-csp-odoo/ms-csp-suite",

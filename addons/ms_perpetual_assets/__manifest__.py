@@ -1,7 +1,7 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 {
-    "name": "Microsoft CSP: Perpetual Licences",
-    "summary": "Microsoft perpetual licence assets sold in Odoo and provisioned in Partner Center",
+    "name": "Microsoft CSP: Perpetual Licenses",
+    "summary": "Microsoft perpetual license assets sold in Odoo and provisioned in Partner Center",
     "version": "18.0.1.0.0",
     "category": "Sales/Microsoft CSP",
     "website": "https://github.com/ms-csp-odoo/ms-csp-suite",

@@ -1,4 +1,4 @@
-"""Constants of the perpetual licence assets."""
+"""Constants of the perpetual license assets."""
 
 from datetime import timedelta
 

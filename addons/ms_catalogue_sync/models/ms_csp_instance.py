@@ -27,7 +27,7 @@ class MsCspInstance(models.Model):
     _inherit = "ms.csp.instance"
 
     catalogue_lang = fields.Selection(
-        _lang_get, string="Catalogue language", default="en_US", required=True,
+        _lang_get, string="Catalog language", default="en_US", required=True,
         help="Descriptions come in this language where Microsoft translates them, in English "
         "otherwise.",
     )
@@ -135,7 +135,7 @@ class MsCspInstance(models.Model):
         run = self._ms_queue_sync(trigger, wake=False)
         with run._ms_claimed() as claimed:
             if not claimed:
-                raise UserError(self.env._("A catalogue sync of %s is already running.",
+                raise UserError(self.env._("A catalog sync of %s is already running.",
                                            self.name))
             self._ms_sync_run(run, commit)
         return run
@@ -230,7 +230,7 @@ class MsCspInstance(models.Model):
             message = self.env._("%s Nothing was changed.", error.args[0])
         elif not isinstance(error, PartnerCenterError):
             message = self.env._(
-                "The sync stopped while reading the catalogue (%(type)s: %(error)s). Nothing "
+                "The sync stopped while reading the catalog (%(type)s: %(error)s). Nothing "
                 "was changed.", type=type(error).__name__, error=error)
         else:
             message = self.env._("%s Nothing was changed.", self._ms_error_message(error))
@@ -257,7 +257,7 @@ class MsCspInstance(models.Model):
         if commit:
             self.env.cr.rollback()
         message = self.env._(
-            "The sync stopped while writing the catalogue (%(error)s). The batches written so "
+            "The sync stopped while writing the catalog (%(error)s). The batches written so "
             "far are complete; run Get Services Definition again to finish.", error=error)
         run.write({"state": "failed", "date_end": fields.Datetime.now(), "error_message": message})
         run._ms_log(message)

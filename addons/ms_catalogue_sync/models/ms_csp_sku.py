@@ -56,7 +56,7 @@ class MsCspSku(models.Model):
     term_value_ids = fields.Many2many(
         "product.attribute.value", string="Term values", readonly=True,
         domain=[("ms_term_plan", "!=", False)],
-        help="The Microsoft Term values it is sold with: one variant each. A perpetual licence, "
+        help="The Microsoft Term values it is sold with: one variant each. A perpetual license, "
         "sold once, has none.")
     term_plan_names = fields.Char(string="Terms", compute="_compute_term_plan_names")
     product_tmpl_id = fields.Many2one("product.template", string="Product", index=True)

@@ -6,7 +6,7 @@ class ProductPricelist(models.Model):
 
     ms_instance_id = fields.Many2one(
         "ms.csp.instance", string="Microsoft prices of", index=True, copy=False,
-        help="Filled by the catalogue sync of this Partner Center instance, one per active "
+        help="Filled by the catalog sync of this Partner Center instance, one per active "
         "currency; its Microsoft items are replaced at every sync.")
 
 
@@ -15,4 +15,4 @@ class ProductPricelistItem(models.Model):
 
     ms_synced = fields.Boolean(
         string="From Microsoft", readonly=True, copy=False, index=True,
-        help="Written by the catalogue sync: edits are overwritten at the next sync.")
+        help="Written by the catalog sync: edits are overwritten at the next sync.")

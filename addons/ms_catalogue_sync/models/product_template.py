@@ -29,7 +29,7 @@ class ProductTemplate(models.Model):
     ms_kept_in_use = fields.Boolean(
         string="Retired but in use", readonly=True, copy=False,
         help="Microsoft no longer sells this SKU, but the product is still used by orders, "
-        "subscriptions or licences, so it stays active.")
+        "subscriptions or licenses, so it stays active.")
     ms_is_microsoft = fields.Boolean(
         compute="_compute_ms_is_microsoft", search="_search_ms_is_microsoft")
 
@@ -83,7 +83,7 @@ class ProductTemplate(models.Model):
     def _ms_in_use(self):
         """The templates of ``self`` still in use, that a retired SKU must not archive.
 
-        Here: sold on a sale order that is not cancelled. The subscription and licence addons add
+        Here: sold on a sale order that is not cancelled. The subscription and license addons add
         their own records.
         """
         lines = self.env["sale.order.line"].sudo()._read_group(

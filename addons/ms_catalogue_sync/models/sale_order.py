@@ -81,7 +81,7 @@ class SaleOrder(models.Model):
             raise UserError(self.env._(
                 "%(orders)s cannot be cancelled: its Microsoft products are ordered in Partner "
                 "Center (provisioning %(provisionings)s). Cancel them there first (a perpetual "
-                "licence: Cancel on the licence, within Microsoft's window), then archive or "
+                "license: Cancel on the license, within Microsoft's window), then archive or "
                 "close the records here.", orders=", ".join(orders.mapped("name")),
                 provisionings=", ".join(handed_over.provisioning_id.mapped("name"))))
         return super()._action_cancel()

@@ -108,7 +108,7 @@ class TestSyncInBackground(MsCspCatalogueCase, CronMixinCase):
                           side_effect=RuntimeError("disk full")):
             self.runs._ms_cron_sync_worker(commit=False)
         self.assertEqual(run.state, "failed")
-        self.assertIn("stopped while reading the catalogue (RuntimeError: disk full)",
+        self.assertIn("stopped while reading the catalog (RuntimeError: disk full)",
                       run.error_message)
         self.assertFalse(self.instance.sku_ids)
 

@@ -78,7 +78,7 @@ class TestSyncResume(MsCspCatalogueCase):
             failed = self.sync()
         self.assertEqual(failed.state, "failed")
         self.assertEqual(failed.sku_done, 20)
-        self.assertIn("stopped while writing the catalogue (out of memory)", failed.error_message)
+        self.assertIn("stopped while writing the catalog (out of memory)", failed.error_message)
         self.assertEqual(self.instance.last_sync_state, "failed")
         self.assert_two_whole_batches()
         self.assert_next_run_finishes()

@@ -68,7 +68,7 @@ class MsCspInstance(models.Model):
     credential_ids = fields.One2many("ms.csp.credential", "instance_id", groups="base.group_system")
     country_ids = fields.Many2many(
         "res.country", string="Countries", tracking=True,
-        help="The countries you sell in: the catalogue is the superset of their SKUs and the "
+        help="The countries you sell in: the catalog is the superset of their SKUs and the "
         "default prices the highest over their price sheets.",
     )
     connection_state = fields.Selection(

@@ -29,7 +29,7 @@ class MsCspProvisioningLine(models.Model):
     quantity = fields.Integer(required=True, default=1)
     billing_cycle = fields.Selection(BILLING_CYCLES, required=True)
     term_duration = fields.Char(help="ISO 8601 term, e.g. P1Y or P3Y; empty for perpetual "
-                                "licences.")
+                                "licenses.")
     friendly_name = fields.Char(help="Shown in Partner Center; the order marker is appended.")
     res_model = fields.Char(string="Source model")
     res_id = fields.Many2oneReference(string="Source line ID", model_field="res_model")

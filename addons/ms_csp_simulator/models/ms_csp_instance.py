@@ -80,7 +80,7 @@ class MsCspInstance(models.Model):
 
     @api.model
     def _ms_demo_quotation(self, demo):
-        """A draft quotation for Contoso of a software subscription and a perpetual licence."""
+        """A draft quotation for Contoso of a software subscription and a perpetual license."""
         orders = self.env["sale.order"]
         existing = orders.search([("origin", "=", DEMO_ORIGIN), ("state", "=", "draft")], limit=1)
         contoso = self.env.ref("ms_csp_simulator.partner_contoso", raise_if_not_found=False)

@@ -10,7 +10,7 @@ LIST_URL = "/my/perpetual-licenses"
 
 
 class PerpetualLicensePortal(CustomerPortal):
-    """``/my/perpetual-licenses``: the licences a portal user's company ordered or uses.
+    """``/my/perpetual-licenses``: the licenses a portal user's company ordered or uses.
 
     What a user sees is decided by the record rules of ``ms.perpetual.asset`` (searches run
     as the user); records are only read as superuser once the rules let them through.

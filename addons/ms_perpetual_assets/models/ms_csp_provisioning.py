@@ -2,7 +2,7 @@ from odoo import fields, models
 
 
 class MsCspProvisioning(models.Model):
-    """What the engine's answers mean for perpetual licence assets.
+    """What the engine's answers mean for perpetual license assets.
 
     The hooks run inside the engine's step transaction, as the cron user, and touch only the
     assets of this record's lines: another addon overrides the same hooks for its own records.
@@ -25,7 +25,7 @@ class MsCspProvisioning(models.Model):
                                      and asset.ms_order_id != order_id)
             for asset in linked:  # never overwrite an order id: tell a person instead
                 asset.message_post(body=self.env._(
-                    "Partner Center order %(new)s was placed for this licence, which is linked to "
+                    "Partner Center order %(new)s was placed for this license, which is linked to "
                     "order %(old)s: check both in Partner Center and cancel the one not wanted.",
                     new=provisioning.ms_order_alias, old=asset.ms_order_alias or asset.ms_order_id))
             assets -= linked

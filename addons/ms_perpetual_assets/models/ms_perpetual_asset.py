@@ -14,7 +14,7 @@ SYNC_STATUSES = [
 
 
 class MsPerpetualAsset(models.Model):
-    """A Microsoft perpetual licence sold in Odoo: one per confirmed sale order line.
+    """A Microsoft perpetual license sold in Odoo: one per confirmed sale order line.
 
     Ordered through the provisioning engine of ``ms_csp_base`` (its hooks, in
     ``ms_csp_provisioning.py``, write what Partner Center answered); the Perpetual ID, which
@@ -22,12 +22,12 @@ class MsPerpetualAsset(models.Model):
     """
 
     _name = "ms.perpetual.asset"
-    _description = "Microsoft Perpetual Licence"
+    _description = "Microsoft Perpetual License"
     _inherit = ["portal.mixin", "mail.thread"]
     _order = "purchase_date desc, id desc"
 
     name = fields.Char(required=True, tracking=True,
-                       help="By default the name of the perpetual licence plan.")
+                       help="By default the name of the perpetual license plan.")
     status = fields.Selection(
         [("active", "Active"), ("cancelled", "Cancelled")], required=True, default="active",
         readonly=True, tracking=True, index=True)
@@ -58,7 +58,7 @@ class MsPerpetualAsset(models.Model):
         related="sale_line_id.invoice_lines", string="Invoice lines")
     credit_note_id = fields.Many2one(
         "account.move", string="Credit note", readonly=True, copy=False,
-        help="Prepared for the customer when the licence was cancelled in Partner Center.")
+        help="Prepared for the customer when the license was cancelled in Partner Center.")
 
     # === MICROSOFT === #
     partner_id = fields.Many2one(
@@ -67,9 +67,9 @@ class MsPerpetualAsset(models.Model):
     ordering_partner_id = fields.Many2one(
         "res.partner", string="Ordered by", compute="_compute_ordering_partner_id", store=True,
         index=True,
-        help="The company that ordered the licence (the sale order's customer, a reseller when "
+        help="The company that ordered the license (the sale order's customer, a reseller when "
         "it differs from the end customer; the end customer without sale order). Its portal "
-        "users see the licence too.")
+        "users see the license too.")
     instance_id = fields.Many2one(
         "ms.csp.instance", string="Partner Center instance", required=True, readonly=True,
         ondelete="restrict")
@@ -81,11 +81,11 @@ class MsPerpetualAsset(models.Model):
     ms_line_item_number = fields.Integer(string="Order line number", readonly=True, copy=False)
     ms_sku_name = fields.Char(
         string="Perpetual License SKU", readonly=True,
-        help="The licence's original name in Microsoft's catalogue.")
+        help="The license's original name in Microsoft's catalogue.")
     ms_sku_code = fields.Char(string="SKU code", readonly=True)
     perpetual_id = fields.Char(
         string="Perpetual ID", readonly=True, copy=False, tracking=True,
-        help="Microsoft's id of this perpetual licence; it often appears minutes after the order "
+        help="Microsoft's id of this perpetual license; it often appears minutes after the order "
         "and is polled automatically.")
     provisioning_id = fields.Many2one(
         "ms.csp.provisioning", string="Provisioning", readonly=True, copy=False, index=True)
@@ -101,7 +101,7 @@ class MsPerpetualAsset(models.Model):
 
     _sql_constraints = [
         ("sale_line_unique", "unique(sale_line_id)",
-         "A sale order line has one perpetual licence asset."),
+         "A sale order line has one perpetual license asset."),
         ("quantity_positive", "CHECK(quantity > 0)", "The quantity must be positive."),
     ]
 
@@ -127,7 +127,7 @@ class MsPerpetualAsset(models.Model):
     def _ms_create_for_lines(self, lines, provisionings):
         """One asset per perpetual sale line, linked to the provisioning line ordering it.
 
-        :param lines: confirmed ``sale.order.line`` records of perpetual licences
+        :param lines: confirmed ``sale.order.line`` records of perpetual licenses
         :param provisionings: the records the engine got for them (sudo)
         :return: the assets (sudo: the confirming salesperson may not create them)
         """
@@ -173,10 +173,10 @@ class MsPerpetualAsset(models.Model):
 
     def action_ms_retry(self):
         """Open the retry confirmation (``ms.perpetual.asset.retry``)."""
-        self._ms_check_manager(self.env._("retry a perpetual licence"))
+        self._ms_check_manager(self.env._("retry a perpetual license"))
         failed = self.filtered(lambda asset: asset.sync_status == "failed")
         if not failed:
-            raise UserError(self.env._("Only perpetual licences whose provisioning failed can "
+            raise UserError(self.env._("Only perpetual licenses whose provisioning failed can "
                                        "be retried."))
         return {
             "type": "ir.actions.act_window",
@@ -189,13 +189,13 @@ class MsPerpetualAsset(models.Model):
         }
 
     def action_ms_cancel_in_microsoft(self):
-        """Cancel the licence in Partner Center (one call) and prepare the customer's credit note.
+        """Cancel the license in Partner Center (one call) and prepare the customer's credit note.
 
         Refused, before any call, outside the cancellation window. The asset is only marked
         cancelled once Partner Center accepted: on an error nothing changes here.
         """
         self.ensure_one()
-        self._ms_check_manager(self.env._("cancel a perpetual licence"))
+        self._ms_check_manager(self.env._("cancel a perpetual license"))
         self.check_access("write")
         self._ms_check_cancellable()
         instance = self.instance_id
@@ -216,12 +216,12 @@ class MsPerpetualAsset(models.Model):
         return True
 
     def action_ms_reconcile_customers(self):
-        """Reconcile the customers of the selected licences with Partner Center (managers)."""
-        self._ms_check_manager(self.env._("reconcile perpetual licences"))
+        """Reconcile the customers of the selected licenses with Partner Center (managers)."""
+        self._ms_check_manager(self.env._("reconcile perpetual licenses"))
         partners = self.partner_id.commercial_partner_id
         if len(partners) != 1:
             raise UserError(self.env._(
-                "Select the licences of one customer: each customer's orders are read from "
+                "Select the licenses of one customer: each customer's orders are read from "
                 "Partner Center separately. The scheduled report covers all customers."))
         return partners.action_ms_reconcile_perpetual_licences()
 
@@ -256,7 +256,7 @@ class MsPerpetualAsset(models.Model):
     def _ms_check_cancellable(self):
         if self.status != "active" or not self.ms_order_id:
             raise UserError(self.env._(
-                "Only an active perpetual licence ordered in Partner Center can be cancelled."))
+                "Only an active perpetual license ordered in Partner Center can be cancelled."))
         if fields.Datetime.now() > self.cancellation_deadline:
             raise UserError(self.env._(
                 "%(asset)s can no longer be cancelled: Microsoft's cancellation window closed on "
@@ -276,7 +276,7 @@ class MsPerpetualAsset(models.Model):
         self.message_post(body=body)
 
     def _ms_prepare_credit_note(self):
-        """A draft credit note of this licence's posted invoice lines (none when not invoiced)."""
+        """A draft credit note of this license's posted invoice lines (none when not invoiced)."""
         invoice_lines = self.sale_line_id.invoice_lines.filtered(
             lambda line: line.move_id.move_type == "out_invoice"
             and line.move_id.state == "posted")

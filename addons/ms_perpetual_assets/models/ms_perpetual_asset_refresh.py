@@ -1,6 +1,6 @@
 """Reading the Perpetual ID from Partner Center: the polling cron and the "Refresh" button.
 
-Partner Center publishes a perpetual licence's entitlement (its ``referenceOrder``: order id
+Partner Center publishes a perpetual license's entitlement (its ``referenceOrder``: order id
 and line) only once the order line is fulfilled, often minutes after the order. The cron claims
 one due asset at a time (``FOR NO KEY UPDATE SKIP LOCKED``), makes one entitlements read for it,
 writes the result or the next check, and commits before the next asset.
@@ -78,7 +78,7 @@ class MsPerpetualAsset(models.Model):
                 found = self._ms_read_perpetual_id(self._ms_job_client(clients, self.instance_id))
         except Exception as error:  # pylint: disable=broad-except
             if not isinstance(error, PartnerCenterError):
-                _logger.exception("Perpetual licence %s: reading its Perpetual ID failed",
+                _logger.exception("Perpetual license %s: reading its Perpetual ID failed",
                                   self.id)
             self._ms_postpone_refresh(getattr(error, "retry_after", None))
             return
@@ -96,11 +96,11 @@ class MsPerpetualAsset(models.Model):
     # === ONE READ === #
 
     def _ms_read_perpetual_id(self, client):
-        """Read the customer's software entitlements (one call) and store this licence's
+        """Read the customer's software entitlements (one call) and store this license's
         Perpetual ID when its entitlement is there.
 
         The Perpetual ID is shown as ``<order alias>-<line number>``: the entitlement's
-        ``referenceOrder`` is what identifies the licence in Partner Center.
+        ``referenceOrder`` is what identifies the license in Partner Center.
 
         :return: whether the Perpetual ID is known now
         """
@@ -121,7 +121,7 @@ class MsPerpetualAsset(models.Model):
     def action_ms_refresh_from_microsoft(self):
         """Read the Perpetual ID now (managers; one Partner Center read)."""
         self.ensure_one()
-        self._ms_check_manager(self.env._("read a perpetual licence from Partner Center"))
+        self._ms_check_manager(self.env._("read a perpetual license from Partner Center"))
         if not self.ms_order_id:
             raise UserError(self.env._(
                 "%s has no Partner Center order yet: there is nothing to read.",

@@ -1,6 +1,6 @@
-"""Reconciliation of perpetual licence assets with the customers' Partner Center orders.
+"""Reconciliation of perpetual license assets with the customers' Partner Center orders.
 
-Partner Center has no link back to Odoo for a licence bought there by hand (or provisioned
+Partner Center has no link back to Odoo for a license bought there by hand (or provisioned
 before Odoo knew it): the reference's answer is to add the external id by hand. A report reads
 each customer's one-time orders (one Partner Center read per customer), matches their perpetual
 lines to the customer's assets that have no Microsoft order by SKU, quantity and date, and lists
@@ -29,7 +29,7 @@ LINE_KINDS = [
 
 class MsPerpetualReconciliation(models.Model):
     _name = "ms.perpetual.reconciliation"
-    _description = "Perpetual Licence Reconciliation"
+    _description = "Perpetual License Reconciliation"
     _order = "run_date desc, id desc"
 
     name = fields.Char(required=True, readonly=True)
@@ -73,7 +73,7 @@ class MsPerpetualReconciliation(models.Model):
         :return: the report
         """
         self.env["ms.perpetual.asset"]._ms_check_manager(
-            self.env._("reconcile perpetual licences"))
+            self.env._("reconcile perpetual licenses"))
         partner = partner.commercial_partner_id
         customers = self.env["ms.csp.customer"].search(
             [("partner_id", "=", partner.id), ("state", "=", "linked")])

@@ -16,7 +16,7 @@ class MsPerpetualReconciliationLine(models.Model):
     """
 
     _name = "ms.perpetual.reconciliation.line"
-    _description = "Perpetual Licence Reconciliation Line"
+    _description = "Perpetual License Reconciliation Line"
     _order = "reconciliation_id, kind, order_date, id"
 
     reconciliation_id = fields.Many2one(
@@ -48,7 +48,7 @@ class MsPerpetualReconciliationLine(models.Model):
     def action_link(self):
         """Link each line's Microsoft order line to its (chosen) asset."""
         self.env["ms.perpetual.asset"]._ms_check_manager(
-            self.env._("link perpetual licences to Microsoft orders"))
+            self.env._("link perpetual licenses to Microsoft orders"))
         for line in self:
             line._ms_check_linkable()
             line.asset_id.sudo()._ms_link_microsoft_order(line)
@@ -58,7 +58,7 @@ class MsPerpetualReconciliationLine(models.Model):
     def action_create_asset(self):
         """Create the asset a Microsoft order line has no counterpart for."""
         self.env["ms.perpetual.asset"]._ms_check_manager(
-            self.env._("create perpetual licences from Microsoft orders"))
+            self.env._("create perpetual licenses from Microsoft orders"))
         for line in self:
             if line.kind != "order_only" or line.state != "open":
                 raise UserError(self.env._(
@@ -132,7 +132,7 @@ class MsPerpetualReconciliationLine(models.Model):
         ], limit=1)
         if not product:
             raise UserError(self.env._(
-                "No product sells the Microsoft SKU %s: synchronise the catalogue (or publish "
+                "No product sells the Microsoft SKU %s: synchronise the catalog (or publish "
                 "the SKU as a product), then try again.", self.ms_sku_code))
         return product
 

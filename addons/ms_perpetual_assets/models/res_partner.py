@@ -5,7 +5,7 @@ class ResPartner(models.Model):
     _inherit = "res.partner"
 
     ms_perpetual_asset_count = fields.Integer(
-        string="Perpetual licences", compute="_compute_ms_perpetual_asset_count",
+        string="Perpetual licenses", compute="_compute_ms_perpetual_asset_count",
         groups="ms_csp_base.group_ms_csp_user")
 
     def _compute_ms_perpetual_asset_count(self):

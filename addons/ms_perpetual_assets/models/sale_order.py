@@ -7,7 +7,7 @@ class SaleOrder(models.Model):
     _inherit = "sale.order"
 
     def _action_confirm(self):
-        """Confirmed perpetual licence lines become assets and are handed to the engine.
+        """Confirmed perpetual license lines become assets and are handed to the engine.
 
         The end customer, its price and the checks before confirmation are the shared ones of
         ``ms_catalogue_sync``; nothing here calls Partner Center (the engine's cron does).

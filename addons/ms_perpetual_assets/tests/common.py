@@ -1,4 +1,4 @@
-"""Fixtures of the perpetual licence tests: a synced catalogue, a linked US customer, the crons."""
+"""Fixtures of the perpetual license tests: a synced catalogue, a linked US customer, the crons."""
 
 from datetime import timedelta
 
@@ -15,7 +15,7 @@ REFRESH_CRON = "ms_perpetual_assets.cron_ms_perpetual_asset_refresh"
 
 
 class PerpetualAssetCase(CronMixinCase, MsCspCatalogueCase):
-    """A perpetual licence product sold in the US and a customer whose tenant is linked."""
+    """A perpetual license product sold in the US and a customer whose tenant is linked."""
 
     @classmethod
     def setUpClass(cls):

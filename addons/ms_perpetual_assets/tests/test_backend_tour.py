@@ -1,4 +1,4 @@
-"""In a browser: a Microsoft CSP manager retries a failed perpetual licence from the back office."""
+"""In a browser: a Microsoft CSP manager retries a failed perpetual license from the back office."""
 
 import unittest
 

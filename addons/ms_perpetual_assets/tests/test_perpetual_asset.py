@@ -1,4 +1,4 @@
-"""Perpetual licences from sale to Partner Center and back, over real HTTPS to the simulator."""
+"""Perpetual licenses from sale to Partner Center and back, over real HTTPS to the simulator."""
 
 from datetime import timedelta
 

@@ -48,10 +48,10 @@ class TestPerpetualLicensePortal(PerpetualAssetCase, HttpCase):
             "ms_order_alias": "ALIAS-0001", "perpetual_id": "ALIAS-0001-0",
             "last_error_message": "internal: connection reset by peer (cart 42)",
         })
-        # a licence nobody of the above may see
+        # a license nobody of the above may see
         self.hidden = self.asset.sudo().copy({
             "partner_id": self.stranger.id, "sale_order_id": False, "sale_line_id": False,
-            "name": "Stranger licence"})
+            "name": "Stranger license"})
 
     def _login(self, user):
         self.authenticate(user.login, user.login)
@@ -101,7 +101,7 @@ class TestPerpetualLicensePortal(PerpetualAssetCase, HttpCase):
                 self.assertNotIn("cart 42", detail.text)
 
     def test_list_sorts_and_searches_by_name_and_status(self):
-        second = self.asset.sudo().copy({"sale_line_id": False, "name": "AAAA Another licence"})
+        second = self.asset.sudo().copy({"sale_line_id": False, "name": "AAAA Another license"})
         self._login(self.customer_user)
         by_name = self.url_open("/my/perpetual-licenses?sortby=name").text
         self.assertLess(by_name.index(second.access_url), by_name.index(self.asset.access_url))
@@ -134,7 +134,7 @@ class TestPerpetualLicensePortal(PerpetualAssetCase, HttpCase):
         self.assertEqual(self.url_open(self.hidden.access_url).status_code, 403)
 
     def test_portal_tour_from_home_card_to_detail(self):
-        """In a real browser: the card, the list, the licence page. A tour that cannot run
+        """In a real browser: the card, the list, the license page. A tour that cannot run
         (no Chromium, no websocket-client) fails here instead of being skipped."""
         try:
             self.start_tour("/my", "ms_perpetual_assets_portal", login=self.customer_user.login)

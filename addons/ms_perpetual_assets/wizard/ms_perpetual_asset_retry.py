@@ -2,7 +2,7 @@ from odoo import fields, models
 
 
 class MsPerpetualAssetRetry(models.TransientModel):
-    """The confirmation before a failed perpetual licence is provisioned again.
+    """The confirmation before a failed perpetual license is provisioned again.
 
     Continue: the provisioning is resumed; the engine first searches Partner Center for an order
     already placed for it and links that one, and only orders when none exists. Cancel: nothing
@@ -10,15 +10,15 @@ class MsPerpetualAssetRetry(models.TransientModel):
     """
 
     _name = "ms.perpetual.asset.retry"
-    _description = "Retry a perpetual licence provisioning"
+    _description = "Retry a perpetual license provisioning"
 
-    asset_ids = fields.Many2many("ms.perpetual.asset", string="Perpetual licences",
+    asset_ids = fields.Many2many("ms.perpetual.asset", string="Perpetual licenses",
                                  readonly=True)
 
     def action_continue(self):
         self.ensure_one()
         assets = self.asset_ids.filtered(lambda asset: asset.sync_status == "failed")
-        assets._ms_check_manager(self.env._("retry a perpetual licence"))
+        assets._ms_check_manager(self.env._("retry a perpetual license"))
         provisionings = assets.provisioning_id.filtered(lambda record: record.state == "failed")
         if not provisionings:  # already resumed elsewhere: nothing to do
             return {"type": "ir.actions.act_window_close"}

@@ -1,9 +1,9 @@
 import { registry } from "@web/core/registry";
 import { stepUtils } from "@web_tour/tour_service/tour_utils";
 
-// Back office, a Microsoft CSP manager: a perpetual licence whose provisioning failed is found
+// Back office, a Microsoft CSP manager: a perpetual license whose provisioning failed is found
 // under Microsoft CSP > Perpetual Licenses, its error read, and retried through the confirmation.
-// The licence and the failure are set up by the Python test (test_backend_tour.py).
+// The license and the failure are set up by the Python test (test_backend_tour.py).
 registry.category("web_tour.tours").add("ms_perpetual_assets_backend_retry", {
     steps: () => [
         ...stepUtils.goToAppSteps("ms_csp_base.menu_ms_csp_root", "Open Microsoft CSP"),
@@ -13,7 +13,7 @@ registry.category("web_tour.tours").add("ms_perpetual_assets_backend_retry", {
             run: "click",
         },
         {
-            content: "The licence shows its failed provisioning",
+            content: "The license shows its failed provisioning",
             trigger: ".o_list_view .o_data_row:contains('Tour Perpetual License') td[name=sync_status]:contains('Failed')",
             run: "click",
         },
@@ -28,20 +28,20 @@ registry.category("web_tour.tours").add("ms_perpetual_assets_backend_retry", {
         },
         {
             content: "The confirmation says what continuing does",
-            trigger: ".modal:contains('a perpetual licence is provisioned in Microsoft Partner Center'):contains('nothing is ordered twice')",
+            trigger: ".modal:contains('a perpetual license is provisioned in Microsoft Partner Center'):contains('nothing is ordered twice')",
         },
         {
             trigger: ".modal button[name=action_continue]",
             run: "click",
         },
         {
-            content: "The licence waits for the provisioning engine",
+            content: "The license waits for the provisioning engine",
             trigger: "body:not(:has(.modal)) .o_form_view .o_field_widget[name=sync_status]:contains('Pending')",
         },
     ],
 });
 
-// After the engine and the Perpetual ID poll ran: the licence carries its Microsoft ids.
+// After the engine and the Perpetual ID poll ran: the license carries its Microsoft ids.
 registry.category("web_tour.tours").add("ms_perpetual_assets_backend_synced", {
     steps: () => [
         ...stepUtils.goToAppSteps("ms_csp_base.menu_ms_csp_root", "Open Microsoft CSP"),
