@@ -557,6 +557,16 @@ def prepare_demo(conf):
 
 # === COMMANDS ============================================================== #
 
+GET_ODOO = """\
+How to get Odoo 18.0 (any of these; then run the command again):
+  - Odoo's official source, shallow:
+      git clone --depth 1 --branch 18.0 https://github.com/odoo/odoo.git ~/odoo-18
+      export ODOO_SRC=~/odoo-18
+  - Odoo's packaged 18.0 install (nightly.odoo.com, Debian/Ubuntu .deb): its odoo package is
+    found by python3 when installed system-wide, or set ODOO_SRC to its directory
+  - a tree python3 can import (a .pth file naming it in site-packages) is found as it is"""
+
+
 def setup():
     """Everything both commands need; returns (odoo source or None, reason)."""
     LOCAL.mkdir(exist_ok=True)
@@ -567,6 +577,7 @@ def setup():
             f"{', '.join(str(d) for d in odoo_addons_dirs(odoo_src))})")
     else:
         say(f"Odoo 18.0 not found: {reason}")
+        print(GET_ODOO, flush=True)
     ensure_venv(odoo_src)
     link_odoo_into_venv(odoo_src)
     if odoo_src:
