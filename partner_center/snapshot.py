@@ -91,7 +91,7 @@ class CatalogueSnapshot:
     prices: dict[tuple, SkuPrice] = field(default_factory=dict)
     country_prices: list[CountryPrice] = field(default_factory=list)
     supported_currencies: frozenset[str] = frozenset()
-    converted_currencies: dict[str, str] = field(default_factory=dict)  # currency -> from
+    converted_currencies: dict[str, str] = field(default_factory=dict)  # currency -> from (ISO)
     lang: str | None = None
     # (country, error) of the malformed rows skipped: in currencies the instance does not price
     skipped_rows: list[tuple[str, MalformedDataError]] = field(default_factory=list)
@@ -348,23 +348,36 @@ def _kind(views: set[str], rows: list[PriceRow]) -> str | None:
 
 
 def _prices(term_prices, currencies, rates, roundings, snapshot) -> dict[tuple, SkuPrice]:
+    """The default price of each SKU plan in each active currency.
+
+    A currency Microsoft does not price in is converted, per SKU plan, from the first currency in
+    alphabetical order of ISO code that has a rate and in which Microsoft prices that SKU plan:
+    the rule of the customer's price (:func:`~partner_center.catalogue.choose_customer_price`).
+    """
     highest = {key: per_billing_period(price, roundings.get(key[3], 2))
                for key, price in term_prices.items()}
     prices = {key: price for key, price in highest.items() if price.currency in currencies}
     for currency in currencies:
         currency_rates = rates.get(currency) or {}
-        if currency not in snapshot.supported_currencies and not currency_rates:
+        usable = sorted(base for base in currency_rates if base in snapshot.supported_currencies)
+        if currency not in snapshot.supported_currencies and not usable:
+            # a rate from a currency Microsoft prices nothing in would leave the pricelist empty
             raise MissingRateError("a currency Microsoft prices in", currency)
-        if not currency_rates:
+        if not usable:
             continue
-        base = sorted(currency_rates)[0]
-        snapshot.converted_currencies[currency] = base
-        rate_map = {base: Decimal(currency_rates[base])}
-        for key, price in highest.items():
-            target_key = (*key[:3], currency)
-            if price.currency == base and target_key not in prices:
-                prices[target_key] = convert_price(price, currency, rate_map,
-                                                   roundings.get(currency, 2))
+        rounding, used = roundings.get(currency, 2), set()
+        plans = {key[:3] for key in highest}
+        for plan in plans:
+            if (*plan, currency) in prices:
+                continue
+            base = next((base for base in usable if (*plan, base) in highest), None)
+            if base:
+                prices[(*plan, currency)] = convert_price(
+                    highest[(*plan, base)], currency, {base: Decimal(currency_rates[base])},
+                    rounding)
+                used.add(base)
+        if used:
+            snapshot.converted_currencies[currency] = ", ".join(sorted(used))
     return prices
 
 

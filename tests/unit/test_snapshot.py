@@ -97,6 +97,27 @@ def test_unsupported_currency_is_converted_with_its_rate():
     assert snapshot.converted_currencies == {"ILS": "USD"}
 
 
+def test_each_sku_is_converted_from_the_first_currency_it_is_priced_in():
+    rates = {"ILS": {"USD": Decimal("3.7"), "EUR": Decimal("4")}}
+    snapshot = build_snapshot(
+        catalogues=catalogues(US=(SUB, PERP), DE=(SUB,)),
+        rows=[row(price="100"), row(market="DE", currency="EUR", price="90"),
+              row(PERP, price="50", term="OneTime", billing="", tags="Perpetual")],
+        currencies=["ILS"], rates=rates, on_date=ON)
+    both = snapshot.prices[(f"{SUB}:0001", "P1Y", "annual", "ILS")]
+    assert (both.source_currency, both.cost) == ("EUR", Decimal("360.00"))  # EUR before USD
+    usd_only = snapshot.prices[(f"{PERP}:0001", None, "one_time", "ILS")]
+    assert (usd_only.source_currency, usd_only.cost) == ("USD", Decimal("185.00"))
+    assert snapshot.converted_currencies == {"ILS": "EUR, USD"}
+
+
+def test_a_rate_from_a_currency_microsoft_prices_nothing_in_stops_the_snapshot():
+    with pytest.raises(MissingRateError) as caught:
+        build_snapshot(catalogues=catalogues(US=(SUB,)), rows=[row()], currencies=["ILS"],
+                       rates={"ILS": {"JPY": Decimal("0.024")}}, on_date=ON)
+    assert "ILS" in str(caught.value)
+
+
 def test_unsupported_currency_without_rate_stops_the_snapshot():
     with pytest.raises(MissingRateError) as raised:
         build_snapshot(catalogues=catalogues(US=(SUB,)), rows=[row()],
