@@ -702,6 +702,7 @@ def odoo_test_modules():
 ODOO_TEST_START = re.compile(r"odoo\.addons\.(\w+)\.tests\.\w+: Starting (\w+)\.(\w+)")
 ODOO_TEST_FAIL = re.compile(r"(?:ERROR|FAIL): (\w+)\.(\w+)")
 ODOO_RESULT = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests")
+ODOO_ERROR_LINE = re.compile(r"^\S+ \S+ \d+ (ERROR|CRITICAL) ")
 
 
 def run_odoo_tests(odoo_src):
@@ -723,7 +724,7 @@ def run_odoo_tests(odoo_src):
                        "--log-level=test")
         say(f"$ {' '.join(str(c) for c in cmd)}  (full log: {log_path})")
         per_module, failures, summary = {m: 0 for m in SUITE_MODULES}, set(), None
-        browser_skips = 0
+        browser_skips, error_lines = 0, []
         with log_path.open("w") as log, subprocess.Popen(
             [str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             cwd=ROOT,
@@ -733,6 +734,8 @@ def run_odoo_tests(odoo_src):
                 if " ERROR " in line or " CRITICAL " in line or "FAIL" in line \
                         or ": Starting " in line or "tests when loading" in line:
                     sys.stdout.write(line)
+                if ODOO_ERROR_LINE.search(line):
+                    error_lines.append(line.rstrip())
                 if match := ODOO_TEST_START.search(line):
                     per_module[match.group(1)] = per_module.get(match.group(1), 0) + 1
                 if match := ODOO_TEST_FAIL.search(line):
@@ -751,6 +754,12 @@ def run_odoo_tests(odoo_src):
         if browser_skips:
             say(f"ERROR: {browser_skips} browser test(s) (tours) did not run: no Chromium or "
                 "websocket-client; a tour that did not run is a failure")
+            returncode = returncode or 1
+        if error_lines and not failures and not (summary and summary[0] + summary[1]):
+            # as OCA's checklog-odoo: an error the tests did not expect (mute_logger) fails
+            say(f"ERROR: {len(error_lines)} unexpected ERROR line(s) in Odoo's test log, e.g.:")
+            for line in error_lines[:5]:
+                say(f"  {line[:200]}")
             returncode = returncode or 1
         return report_odoo_tests(per_module, failures, summary, installed, returncode)
     finally:
