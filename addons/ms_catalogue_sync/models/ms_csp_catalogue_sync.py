@@ -306,6 +306,11 @@ class MsCspCatalogueApplier(models.AbstractModel):
                     "default_code": variant_code(
                         template.default_code, plans[combination[0]] if combination else None),
                 })
+        # Creating the variants keeps the cached inverse (the term values' variants) of every
+        # term value up to date, each time intersecting with all variants of the batch: that
+        # grows as the square of the batch. Nothing reads that cache here; unknown, it is read
+        # from the database when needed.
+        term_values.invalidate_recordset(["ptav_product_variant_ids"])
         # A template keeps its code when it has several variants, as when Odoo makes them.
         with self.env.protecting([templates._fields["default_code"]], templates):
             self.env["product.product"].with_context(**NO_CHATTER).create(vals_list)

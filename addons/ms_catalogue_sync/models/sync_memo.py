@@ -74,3 +74,20 @@ def _constant_default(field):
     default = field.default
     return default is None or (
         "_setup_attrs" in default.__qualname__ and default.__name__ == "<lambda>")
+
+
+class ProductTemplate(models.Model):
+    _inherit = "product.template"
+
+    def _get_related_fields_variant_template(self):
+        """While the sync writes: none.
+
+        After creating templates, Odoo writes these fields (the code among them) again on each
+        one, to pass them on to its single variant: one write, an inverse and its queries per
+        product. The sync creates its templates before their variants, which get their own
+        codes: there is nothing to pass on, and a first sync saves two writes per product.
+        Measured with ``benchmarks/catalogue_sync.py``.
+        """
+        if _memo(self.env, "defaults") is not None:
+            return []
+        return super()._get_related_fields_variant_template()
