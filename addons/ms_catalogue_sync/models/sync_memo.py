@@ -12,6 +12,11 @@ from odoo import api, models
 SYNC_MEMO = "ms_csp_sync_memo"
 
 
+def sync_is_writing(env):
+    """Whether a catalog sync is writing in this transaction (its memo is on the cursor)."""
+    return env.cr.cache.get(SYNC_MEMO) is not None
+
+
 def _memo(env, kind):
     memo = env.cr.cache.get(SYNC_MEMO)
     return None if memo is None else memo.setdefault(kind, {})
@@ -73,21 +78,5 @@ def _constant_default(field):
         return False
     default = field.default
     return default is None or (
-        "_setup_attrs" in default.__qualname__ and default.__name__ == "<lambda>")
-
-
-class ProductTemplate(models.Model):
-    _inherit = "product.template"
-
-    def _get_related_fields_variant_template(self):
-        """While the sync writes: none.
-
-        After creating templates, Odoo writes these fields (the code among them) again on each
-        one, to pass them on to its single variant: one write, an inverse and its queries per
-        product. The sync creates its templates before their variants, which get their own
-        codes: there is nothing to pass on, and a first sync saves two writes per product.
-        Measured with ``benchmarks/catalogue_sync.py``.
-        """
-        if _memo(self.env, "defaults") is not None:
-            return []
-        return super()._get_related_fields_variant_template()
+        "_setup_attrs" in default.__qualname__ and default.__name__ == "<lambda>"
+    )
