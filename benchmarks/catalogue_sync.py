@@ -53,16 +53,31 @@ CURRENCIES = ("USD", "EUR", "ILS")
 ILS_PER_USD = 3.7
 FIRST_SYNC_TARGET = 0.15
 SECOND_SYNC_TARGET = 0.03
-UNTOUCHED_TABLES = ("product_template", "product_product", "product_pricelist_item",
-                    "ms_csp_price")
+UNTOUCHED_TABLES = ("product_template", "product_product", "product_pricelist_item", "ms_csp_price")
 TEMPLATE_IMPORT_FIELDS = [
-    "name", "default_code", "type", "service_tracking", "categ_id/id", "uom_id/id", "uom_po_id/id",
-    "sale_ok", "purchase_ok", "list_price", "description_sale", "company_id/id",
-    "attribute_line_ids/attribute_id/id", "attribute_line_ids/value_ids/id",
+    "name",
+    "default_code",
+    "type",
+    "service_tracking",
+    "categ_id/id",
+    "uom_id/id",
+    "uom_po_id/id",
+    "sale_ok",
+    "purchase_ok",
+    "list_price",
+    "description_sale",
+    "company_id/id",
+    "attribute_line_ids/attribute_id/id",
+    "attribute_line_ids/value_ids/id",
 ]
 ITEM_IMPORT_FIELDS = [
-    "pricelist_id/.id", "applied_on", "product_tmpl_id/.id", "product_id/.id", "compute_price",
-    "fixed_price", "ms_synced",
+    "pricelist_id/.id",
+    "applied_on",
+    "product_tmpl_id/.id",
+    "product_id/.id",
+    "compute_price",
+    "fixed_price",
+    "ms_synced",
 ]
 
 
@@ -71,6 +86,7 @@ class BenchmarkError(RuntimeError):
 
 
 # === RESULTS === #
+
 
 @dataclass
 class SyncTiming:
@@ -82,8 +98,10 @@ class SyncTiming:
         return self.seconds - self.fetch_seconds
 
     def describe(self):
-        return (f"{self.seconds:7.2f} s  (read Partner Center {self.fetch_seconds:.2f} s, "
-                f"write Odoo {self.apply_seconds:.2f} s)")
+        return (
+            f"{self.seconds:7.2f} s  (read Partner Center {self.fetch_seconds:.2f} s, "
+            f"write Odoo {self.apply_seconds:.2f} s)"
+        )
 
 
 @dataclass
@@ -99,6 +117,7 @@ class ImportTiming:
 
 # === ORCHESTRATION (the machine's python3, standard library only) === #
 
+
 def run_benchmark(args):
     """Set up the project, make the throwaway databases, measure inside Odoo, clean up."""
     odoo_src, reason = devenv.setup()
@@ -110,8 +129,14 @@ def run_benchmark(args):
         conf = devenv.write_odoo_conf(odoo_src, pg, devenv.free_port(HTTP_PORT))
         create_databases(pg, conf)
         devenv.banner(f"Measuring ({args.skus:,} simulator SKUs)")
-        inside = [devenv.venv_python(), Path(__file__).resolve(), "--inside", conf,
-                  "--skus", args.skus]
+        inside = [
+            devenv.venv_python(),
+            Path(__file__).resolve(),
+            "--inside",
+            conf,
+            "--skus",
+            args.skus,
+        ]
         return devenv.run(inside, check=False, cwd=ROOT).returncode
     finally:
         if args.keep:
@@ -128,8 +153,19 @@ def create_databases(pg, conf):
     for database in (SYNC_DATABASE, LOAD_DATABASE):
         pg.drop_database(database)
     devenv.banner(f"Creating {SYNC_DATABASE} with {MODULES} (no demo data)")
-    devenv.run(devenv.odoo_cmd(conf, "-d", SYNC_DATABASE, "-i", MODULES, "--without-demo=all",
-                               "--stop-after-init", "--no-http", "--log-level=warn"))
+    devenv.run(
+        devenv.odoo_cmd(
+            conf,
+            "-d",
+            SYNC_DATABASE,
+            "-i",
+            MODULES,
+            "--without-demo=all",
+            "--stop-after-init",
+            "--no-http",
+            "--log-level=warn",
+        )
+    )
     pg.psql_value("postgres", f'CREATE DATABASE "{LOAD_DATABASE}" TEMPLATE "{SYNC_DATABASE}"')
 
 
@@ -137,8 +173,11 @@ def stop_cluster_if_unused(pg):
     """Stop the embedded cluster if this run started it and no other database is in use."""
     if not pg.started_here:
         return
-    others = pg.psql_value("postgres", "SELECT count(*) FROM pg_stat_activity WHERE datname "
-                                       "IS NOT NULL AND pid <> pg_backend_pid()")
+    others = pg.psql_value(
+        "postgres",
+        "SELECT count(*) FROM pg_stat_activity WHERE datname "
+        "IS NOT NULL AND pid <> pg_backend_pid()",
+    )
     if others:
         devenv.say(f"PostgreSQL left running: {others} other connection(s) use it")
         pg.started_here = False
@@ -148,11 +187,13 @@ def stop_cluster_if_unused(pg):
 
 # === MEASUREMENT (inside Odoo, in the suite's virtual environment) === #
 
+
 def measure(conf, sku_count):
     import odoo
 
-    odoo.tools.config.parse_config(["-c", str(conf), "--no-http", "--log-level=warn"],
-                                   setup_logging=True)
+    odoo.tools.config.parse_config(
+        ["-c", str(conf), "--no-http", "--log-level=warn"], setup_logging=True
+    )
     with simulator_process(sku_count) as simulator:
         sync_registry = odoo.modules.registry.Registry(SYNC_DATABASE)
         instance_id = configure_instance(sync_registry, simulator)
@@ -162,8 +203,9 @@ def measure(conf, sku_count):
         second = timed_sync(sync_registry, instance_id)
         written = rows_written_since(sync_registry, mark)
         sku_written = rows_written_since(sync_registry, mark, ("ms_csp_sku",))["ms_csp_sku"]
-    importer = timed_import(odoo.modules.registry.Registry(LOAD_DATABASE),
-                            *import_rows(sync_registry, instance_id))
+    importer = timed_import(
+        odoo.modules.registry.Registry(LOAD_DATABASE), *import_rows(sync_registry, instance_id)
+    )
     return report(sku_count, first, second, counts, written, sku_written, importer)
 
 
@@ -171,13 +213,24 @@ def _serve_simulator(sku_count, connection):
     """The simulator's own process: start, say where, serve until told to stop."""
     from partner_center.simulator import Simulator, SimulatorSettings
 
-    simulator = Simulator(SimulatorSettings(seed=1, sku_count=sku_count, order_complete_delay=0,
-                                            fulfilment_delay=0)).start()
+    simulator = Simulator(
+        SimulatorSettings(seed=1, sku_count=sku_count, order_complete_delay=0, fulfilment_delay=0)
+    ).start()
     try:
         simulator.prerender_price_sheets(COUNTRIES)
-        connection.send({name: getattr(simulator, name) for name in (
-            "base_url", "ca_file", "partner_tenant_id", "client_id", "client_secret",
-            "initial_refresh_token")})
+        connection.send(
+            {
+                name: getattr(simulator, name)
+                for name in (
+                    "base_url",
+                    "ca_file",
+                    "partner_tenant_id",
+                    "client_id",
+                    "client_secret",
+                    "initial_refresh_token",
+                )
+            }
+        )
         connection.recv()
     finally:
         simulator.stop()
@@ -213,27 +266,34 @@ def environment(registry):
 def configure_instance(registry, simulator):
     """The instance under test: 5 countries, USD, EUR and ILS (converted from USD)."""
     with environment(registry) as env:
-        currencies = env["res.currency"].with_context(active_test=False).search(
-            [("name", "in", CURRENCIES)])
+        currencies = (
+            env["res.currency"].with_context(active_test=False).search([("name", "in", CURRENCIES)])
+        )
         currencies.active = True
         by_name = {currency.name: currency for currency in currencies}
-        env["ms.csp.conversion.rate"].create({
-            "currency_id": by_name["ILS"].id, "base_currency_id": by_name["USD"].id,
-            "rate": ILS_PER_USD, "date": "2020-01-01",
-        })
-        instance = env["ms.csp.instance"].create({
-            "name": "Benchmark",
-            "environment": "simulator",
-            "simulator_url": simulator["base_url"],
-            "simulator_ca_file": simulator["ca_file"],
-            "partner_tenant_id": simulator["partner_tenant_id"],
-            "client_id": simulator["client_id"],
-            "client_secret": simulator["client_secret"],
-            "refresh_token": simulator["initial_refresh_token"],
-            "country_ids": [(6, 0, env["res.country"].search([("code", "in", COUNTRIES)]).ids)],
-            "active_currency_ids": [(6, 0, currencies.ids)],
-            "default_currency_id": by_name["USD"].id,
-        })
+        env["ms.csp.conversion.rate"].create(
+            {
+                "currency_id": by_name["ILS"].id,
+                "base_currency_id": by_name["USD"].id,
+                "rate": ILS_PER_USD,
+                "date": "2020-01-01",
+            }
+        )
+        instance = env["ms.csp.instance"].create(
+            {
+                "name": "Benchmark",
+                "environment": "simulator",
+                "simulator_url": simulator["base_url"],
+                "simulator_ca_file": simulator["ca_file"],
+                "partner_tenant_id": simulator["partner_tenant_id"],
+                "client_id": simulator["client_id"],
+                "client_secret": simulator["client_secret"],
+                "refresh_token": simulator["initial_refresh_token"],
+                "country_ids": [(6, 0, env["res.country"].search([("code", "in", COUNTRIES)]).ids)],
+                "active_currency_ids": [(6, 0, currencies.ids)],
+                "default_currency_id": by_name["USD"].id,
+            }
+        )
         return instance.id
 
 
@@ -251,8 +311,7 @@ def timed_sync(registry, instance_id):
         finally:
             fetch_seconds.append(time.perf_counter() - started)
 
-    with environment(registry) as env, \
-            patch.object(ms_csp_instance, "fetch_snapshot", timed_fetch):
+    with environment(registry) as env, patch.object(ms_csp_instance, "fetch_snapshot", timed_fetch):
         started = time.perf_counter()
         run = env["ms.csp.instance"].browse(instance_id)._ms_get_services_definition()
         seconds = time.perf_counter() - started
@@ -264,13 +323,13 @@ def timed_sync(registry, instance_id):
 SYNCED_COUNTS = {
     "SKUs": "SELECT count(*) FROM ms_csp_sku WHERE instance_id = %(instance)s",
     "product templates": "SELECT count(*) FROM product_template WHERE ms_instance_id = "
-                         "%(instance)s",
+    "%(instance)s",
     "variants": "SELECT count(*) FROM product_product p JOIN product_template t "
-                "ON t.id = p.product_tmpl_id WHERE t.ms_instance_id = %(instance)s",
+    "ON t.id = p.product_tmpl_id WHERE t.ms_instance_id = %(instance)s",
     "pricelist items": "SELECT count(*) FROM product_pricelist_item i JOIN product_pricelist p "
-                       "ON p.id = i.pricelist_id WHERE p.ms_instance_id = %(instance)s",
+    "ON p.id = i.pricelist_id WHERE p.ms_instance_id = %(instance)s",
     "prices (ms.csp.price)": "SELECT count(*) FROM ms_csp_price WHERE instance_id = "
-                             "%(instance)s",
+    "%(instance)s",
 }
 
 
@@ -294,13 +353,17 @@ def rows_written_since(registry, mark, tables=UNTOUCHED_TABLES):
     with environment(registry) as env:
         written = {}
         for table in tables:
-            env.cr.execute(f"SELECT count(*) FROM {table} WHERE write_date > %s "  # noqa: S608
-                           "OR create_date > %s", (mark, mark))
+            env.cr.execute(
+                f"SELECT count(*) FROM {table} WHERE write_date > %s "  # noqa: S608
+                "OR create_date > %s",
+                (mark, mark),
+            )
             written[table] = env.cr.fetchone()[0]
         return written
 
 
 # --- the importer --- #
+
 
 def import_rows(registry, instance_id):
     """What an administrator would import to get the synced products and pricelist items.
@@ -309,19 +372,35 @@ def import_rows(registry, instance_id):
               (currency, synced template id, term plan, price))
     """
     with environment(registry) as env:
-        templates = env["product.template"].with_context(active_test=False).search(
-            [("ms_instance_id", "=", instance_id)], order="id")
+        templates = (
+            env["product.template"]
+            .with_context(active_test=False)
+            .search([("ms_instance_id", "=", instance_id)], order="id")
+        )
         xmlids = {}
-        for records in (templates.categ_id, templates.uom_id | templates.uom_po_id,
-                        templates.company_id, templates.attribute_line_ids.attribute_id,
-                        templates.attribute_line_ids.value_ids):
-            xmlids.update({(records._name, rid): xid
-                           for rid, xid in records.get_external_id().items()})
+        for records in (
+            templates.categ_id,
+            templates.uom_id | templates.uom_po_id,
+            templates.company_id,
+            templates.attribute_line_ids.attribute_id,
+            templates.attribute_line_ids.value_ids,
+        ):
+            xmlids.update(
+                {(records._name, rid): xid for rid, xid in records.get_external_id().items()}
+            )
         template_rows = [_template_row(template, xmlids) for template in templates]
-        items = env["product.pricelist.item"].search([
-            ("pricelist_id.ms_instance_id", "=", instance_id), ("ms_synced", "=", True)])
-        item_rows = [(item.pricelist_id.currency_id.name, item.product_tmpl_id.id,
-                      item.product_id.ms_term_plan, item.fixed_price) for item in items]
+        items = env["product.pricelist.item"].search(
+            [("pricelist_id.ms_instance_id", "=", instance_id), ("ms_synced", "=", True)]
+        )
+        item_rows = [
+            (
+                item.pricelist_id.currency_id.name,
+                item.product_tmpl_id.id,
+                item.product_id.ms_term_plan,
+                item.fixed_price,
+            )
+            for item in items
+        ]
         return templates.ids, template_rows, item_rows
 
 
@@ -329,11 +408,18 @@ def _template_row(template, xmlids):
     """The import row of a synced product; its code is the SKU's, as the sync gives it."""
     line = template.attribute_line_ids[:1]
     return [
-        template.name, template.ms_sku_id.code, template.type, template.service_tracking,
+        template.name,
+        template.ms_sku_id.code,
+        template.type,
+        template.service_tracking,
         xmlids[("product.category", template.categ_id.id)],
-        xmlids[("uom.uom", template.uom_id.id)], xmlids[("uom.uom", template.uom_po_id.id)],
-        str(int(template.sale_ok)), str(int(template.purchase_ok)), str(template.list_price),
-        template.description_sale or "", xmlids[("res.company", template.company_id.id)],
+        xmlids[("uom.uom", template.uom_id.id)],
+        xmlids[("uom.uom", template.uom_po_id.id)],
+        str(int(template.sale_ok)),
+        str(int(template.purchase_ok)),
+        str(template.list_price),
+        template.description_sale or "",
+        xmlids[("res.company", template.company_id.id)],
         xmlids[("product.attribute", line.attribute_id.id)] if line else "",
         ",".join(xmlids[("product.attribute.value", value.id)] for value in line.value_ids),
     ]
@@ -343,17 +429,27 @@ def timed_import(registry, synced_template_ids, template_rows, item_rows):
     """``load()`` the products, then their pricelist items, each call committed."""
     timing = ImportTiming()
     pricelists = create_import_pricelists(registry)
-    template_ids = _timed_load(registry, timing, "product.template", TEMPLATE_IMPORT_FIELDS,
-                               template_rows)
+    template_ids = _timed_load(
+        registry, timing, "product.template", TEMPLATE_IMPORT_FIELDS, template_rows
+    )
     with environment(registry) as env:
         # load() answers the ids in the order of the rows: the synced template's import
         imported = dict(zip(synced_template_ids, template_ids, strict=True))
         variants = _variants_by_plan(env["product.template"].browse(template_ids))
         timing.created["templates"] = len(template_ids)
         timing.created["variants"] = len(variants)
-        rows = [[str(pricelists[currency]), "0_product_variant", str(imported[template_id]),
-                 str(variants[imported[template_id], plan]), "fixed", str(price), "1"]
-                for currency, template_id, plan, price in item_rows]
+        rows = [
+            [
+                str(pricelists[currency]),
+                "0_product_variant",
+                str(imported[template_id]),
+                str(variants[imported[template_id], plan]),
+                "fixed",
+                str(price),
+                "1",
+            ]
+            for currency, template_id, plan, price in item_rows
+        ]
     ids = _timed_load(registry, timing, "product.pricelist.item", ITEM_IMPORT_FIELDS, rows)
     timing.created["pricelist items"] = len(ids)
     return timing
@@ -373,12 +469,16 @@ def _timed_load(registry, timing, model, fields, rows):
 def create_import_pricelists(registry):
     """The administrator's three pricelists, made before the import: currency -> id."""
     with environment(registry) as env:
-        currencies = env["res.currency"].with_context(active_test=False).search(
-            [("name", "in", CURRENCIES)])
+        currencies = (
+            env["res.currency"].with_context(active_test=False).search([("name", "in", CURRENCIES)])
+        )
         currencies.active = True
-        return {currency.name: env["product.pricelist"].create({
-            "name": f"Microsoft ({currency.name})", "currency_id": currency.id}).id
-            for currency in currencies}
+        return {
+            currency.name: env["product.pricelist"]
+            .create({"name": f"Microsoft ({currency.name})", "currency_id": currency.id})
+            .id
+            for currency in currencies
+        }
 
 
 def _load(env, model, fields, rows):
@@ -395,23 +495,30 @@ def _variants_by_plan(templates):
     by_plan = {}
     for variant in templates.product_variant_ids:
         plans = variant.product_template_attribute_value_ids.product_attribute_value_id.mapped(
-            "ms_term_plan")
+            "ms_term_plan"
+        )
         by_plan[variant.product_tmpl_id.id, plans[0] if plans else "one_time"] = variant.id
     return by_plan
 
 
 # --- report --- #
 
+
 def report(sku_count, first, second, counts, written, sku_written, importer):
     """Print the figures and the verdict on each target; the exit status."""
-    print(f"\nCatalogue sync: {sku_count:,} simulator SKUs, countries {' '.join(COUNTRIES)}, "
-          f"currencies {' '.join(CURRENCIES)} (ILS = USD x {ILS_PER_USD}); "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"\nCatalogue sync: {sku_count:,} simulator SKUs, countries {' '.join(COUNTRIES)}, "
+        f"currencies {' '.join(CURRENCIES)} (ILS = USD x {ILS_PER_USD}); "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
+    )
     print(f"  first sync      {first.describe()}")
     print("    " + ", ".join(f"{count:,} {label}" for label, count in counts.items()))
     print(f"  no-change sync  {second.describe()}")
-    print("    rows written: " + ", ".join(f"{table} {count}" for table, count in written.items())
-          + f"; ms_csp_sku {sku_written} (their status goes from new to available)")
+    print(
+        "    rows written: "
+        + ", ".join(f"{table} {count}" for table, count in written.items())
+        + f"; ms_csp_sku {sku_written} (their status goes from new to available)"
+    )
     print(f"Odoo's importer (load(), one call per model, committed): {importer.total:.2f} s")
     for model, seconds in importer.seconds.items():
         print(f"  {model:24} {importer.rows[model]:>7,} rows  {seconds:7.2f} s")
@@ -422,27 +529,38 @@ def report(sku_count, first, second, counts, written, sku_written, importer):
 def verdict(first, second, written, importer_seconds):
     """PASS or FAIL per target, then overall; the exit status."""
     checks = [
-        (f"first sync <= {FIRST_SYNC_TARGET} x importer", first.seconds,
-         FIRST_SYNC_TARGET * importer_seconds),
-        (f"no-change sync <= {SECOND_SYNC_TARGET} x importer", second.seconds,
-         SECOND_SYNC_TARGET * importer_seconds),
+        (
+            f"first sync <= {FIRST_SYNC_TARGET} x importer",
+            first.seconds,
+            FIRST_SYNC_TARGET * importer_seconds,
+        ),
+        (
+            f"no-change sync <= {SECOND_SYNC_TARGET} x importer",
+            second.seconds,
+            SECOND_SYNC_TARGET * importer_seconds,
+        ),
     ]
     print("Targets:")
     passed = True
     for label, seconds, limit in checks:
         ok = seconds <= limit
         passed &= ok
-        print(f"  {label:34} {seconds:7.2f} s vs {limit:6.2f} s  "
-              f"(ratio {seconds / importer_seconds:.3f})  {'PASS' if ok else 'FAIL'}")
+        print(
+            f"  {label:34} {seconds:7.2f} s vs {limit:6.2f} s  "
+            f"(ratio {seconds / importer_seconds:.3f})  {'PASS' if ok else 'FAIL'}"
+        )
     untouched = not any(written.values())
     passed &= untouched
-    print(f"  {'no-change sync writes no row':34} {sum(written.values()):>7} rows"
-          f"{'':27}{'PASS' if untouched else 'FAIL'}")
+    print(
+        f"  {'no-change sync writes no row':34} {sum(written.values()):>7} rows"
+        f"{'':27}{'PASS' if untouched else 'FAIL'}"
+    )
     print(f"RESULT: {'PASS' if passed else 'FAIL'}", flush=True)
     return 0 if passed else 1
 
 
 # === ENTRY POINT === #
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

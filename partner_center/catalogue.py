@@ -466,7 +466,11 @@ def price_for_customer(
         )
     by_currency = {price.currency: price for price in market_prices}
     return choose_customer_price(
-        by_currency, code=code, country=country, currency=currency, rates=rates,
+        by_currency,
+        code=code,
+        country=country,
+        currency=currency,
+        rates=rates,
         rounding=rounding,
     )
 

@@ -26,10 +26,25 @@ from .resources import normalize_billing_cycle, parse_timestamp
 
 # The software price list's columns in Microsoft's documented order (software-pricing.md).
 SOFTWARE_SHEET_COLUMNS = (
-    "ProductTitle", "ProductId", "SkuId", "SkuTitle", "Publisher", "SkuDescription",
-    "UnitOfMeasure", "TermDuration", "BillingPlan", "Market", "Currency", "UnitPrice",
-    "PricingTierRangeMin", "PricingTierRangeMax", "EffectiveStartDate", "EffectiveEndDate",
-    "Tags", "ERP Price", "Segment",
+    "ProductTitle",
+    "ProductId",
+    "SkuId",
+    "SkuTitle",
+    "Publisher",
+    "SkuDescription",
+    "UnitOfMeasure",
+    "TermDuration",
+    "BillingPlan",
+    "Market",
+    "Currency",
+    "UnitPrice",
+    "PricingTierRangeMin",
+    "PricingTierRangeMax",
+    "EffectiveStartDate",
+    "EffectiveEndDate",
+    "Tags",
+    "ERP Price",
+    "Segment",
 )
 
 # Column name (normalized: lowercase, no spaces/underscores/quotes) -> PriceRow attribute.
@@ -58,8 +73,14 @@ ATTRIBUTES = tuple(COLUMNS.values())
 REQUIRED_COLUMNS = ("product_id", "sku_id", "market", "currency", "unit_price")
 # What tells where a SKU is sold, whatever the currency (see iter_price_rows' priced_currencies).
 PRESENCE_ATTRIBUTES = (
-    "product_id", "sku_id", "term_duration", "billing_plan", "segment", "effective_start",
-    "effective_end", "market",
+    "product_id",
+    "sku_id",
+    "term_duration",
+    "billing_plan",
+    "segment",
+    "effective_start",
+    "effective_end",
+    "market",
 )
 
 _CURRENCY_CODE = re.compile(r"[A-Z]{3}")
@@ -351,12 +372,32 @@ class _Columns:
         stripped = list(map(str.strip, cells))
         stripped.append("")
         (
-            product_title, product_id, sku_id, sku_title, publisher, sku_description,
-            unit_of_measure, term_text, plan_text, market, currency, unit_price, tier_min,
-            tier_max, erp_price, start, end, tags, segment,
+            product_title,
+            product_id,
+            sku_id,
+            sku_title,
+            publisher,
+            sku_description,
+            unit_of_measure,
+            term_text,
+            plan_text,
+            market,
+            currency,
+            unit_price,
+            tier_min,
+            tier_max,
+            erp_price,
+            start,
+            end,
+            tags,
+            segment,
         ) = self.known_cells(stripped)
         if not (
-            product_id and sku_id and market and currency and unit_price
+            product_id
+            and sku_id
+            and market
+            and currency
+            and unit_price
             and _is_currency_code(currency)
         ):
             raise self._required_cell_error(stripped, line_number)

@@ -121,8 +121,9 @@ def fetch_snapshot(
     :param lang: the catalogue language (``de_DE``); English needs no extra read
     """
     with collector_paused():
-        return _fetch_snapshot(client, countries, currencies, rates, roundings, previous, lang,
-                               on_date)
+        return _fetch_snapshot(
+            client, countries, currencies, rates, roundings, previous, lang, on_date
+        )
 
 
 @contextmanager
@@ -153,8 +154,9 @@ def _fetch_snapshot(client, countries, currencies, rates, roundings, previous, l
     rows, skipped = [], []
     for country in countries:
         malformed: list[MalformedDataError] = []
-        sheet = client.iter_price_sheet(country, priced_currencies=needed, seen_currencies=seen,
-                                        skipped=malformed)
+        sheet = client.iter_price_sheet(
+            country, priced_currencies=needed, seen_currencies=seen, skipped=malformed
+        )
         rows += _market_rows(sheet, country, needed)
         skipped += [(country, error) for error in malformed]
     snapshot = build_snapshot(
@@ -189,8 +191,14 @@ def _market_rows(sheet, country, needed) -> list[PriceRow]:
         if row.currency in needed:
             kept.append(row)
             continue
-        key = (row.code, row.term_duration, row.billing_plan, row.segment, row.effective_start,
-               row.effective_end)
+        key = (
+            row.code,
+            row.term_duration,
+            row.billing_plan,
+            row.segment,
+            row.effective_start,
+            row.effective_end,
+        )
         if key not in presence:
             presence.add(key)
             kept.append(row)
@@ -207,14 +215,19 @@ def _fetch_localized(client, catalogues, lang):
     if lang_country not in catalogues:
         return {}, {}
     locale = lang.replace("_", "-")
-    english = {product.id: product for products in catalogues[lang_country].values()
-               for product in products}
+    english = {
+        product.id: product
+        for products in catalogues[lang_country].values()
+        for product in products
+    }
     localized, localized_skus = {}, {}
     for view in VIEWS:
         for product in client.products(lang_country, view, locale=locale):
             original = english.get(product.id)
             if original and (product.title, product.description) != (
-                    original.title, original.description):
+                original.title,
+                original.description,
+            ):
                 localized[product.id] = product
     for product_id in sorted(localized):
         for sku in client.skus(product_id, lang_country, locale=locale):
@@ -273,10 +286,12 @@ def build_snapshot(
     bases = {base for currency_rates in (rates or {}).values() for base in currency_rates}
     priced = [row for row in effective if row.currency in currencies or row.currency in bases]
     pricing_rows = market_prices(priced, countries)
-    snapshot.prices = _prices(highest_prices(pricing_rows), currencies, rates or {},
-                              roundings or {}, snapshot)
+    snapshot.prices = _prices(
+        highest_prices(pricing_rows), currencies, rates or {}, roundings or {}, snapshot
+    )
     snapshot.country_prices = _country_prices(
-        [row for row in pricing_rows if row.currency in currencies], countries, roundings or {})
+        [row for row in pricing_rows if row.currency in currencies], countries, roundings or {}
+    )
     return snapshot
 
 
@@ -303,7 +318,8 @@ class _Translations:
         sku, product = self.skus.get(code), self.products.get(product_id)
         title = sku.title if sku and sku.title else None
         description = (sku.description if sku and sku.description else None) or (
-            product.description if product and product.description else None)
+            product.description if product and product.description else None
+        )
         return title, description
 
 
@@ -354,8 +370,10 @@ def _prices(term_prices, currencies, rates, roundings, snapshot) -> dict[tuple, 
     alphabetical order of ISO code that has a rate and in which Microsoft prices that SKU plan:
     the rule of the customer's price (:func:`~partner_center.catalogue.choose_customer_price`).
     """
-    highest = {key: per_billing_period(price, roundings.get(key[3], 2))
-               for key, price in term_prices.items()}
+    highest = {
+        key: per_billing_period(price, roundings.get(key[3], 2))
+        for key, price in term_prices.items()
+    }
     prices = {key: price for key, price in highest.items() if price.currency in currencies}
     for currency in currencies:
         currency_rates = rates.get(currency) or {}
@@ -373,8 +391,11 @@ def _prices(term_prices, currencies, rates, roundings, snapshot) -> dict[tuple, 
             base = next((base for base in usable if (*plan, base) in highest), None)
             if base:
                 prices[(*plan, currency)] = convert_price(
-                    highest[(*plan, base)], currency, {base: Decimal(currency_rates[base])},
-                    rounding)
+                    highest[(*plan, base)],
+                    currency,
+                    {base: Decimal(currency_rates[base])},
+                    rounding,
+                )
                 used.add(base)
         if used:
             snapshot.converted_currencies[currency] = ", ".join(sorted(used))
@@ -391,8 +412,15 @@ def _country_prices(rows, countries, roundings) -> list[CountryPrice]:
         for row in market_rows:
             periods = billing_periods(row.term_duration, row.billing_plan)
             rounding = roundings.get(row.currency, 2)
-            result.append(CountryPrice(
-                row.code, row.term_duration, row.billing_plan, country, row.currency,
-                period_amount(row.unit_price, periods, rounding),
-                period_amount(row.erp_price, periods, rounding)))
+            result.append(
+                CountryPrice(
+                    row.code,
+                    row.term_duration,
+                    row.billing_plan,
+                    country,
+                    row.currency,
+                    period_amount(row.unit_price, periods, rounding),
+                    period_amount(row.erp_price, periods, rounding),
+                )
+            )
     return result

@@ -42,8 +42,13 @@ VENV = ROOT / ".venv"
 ADDONS = ROOT / "addons"
 OCA_ADDONS = LOCAL / "oca-addons"
 LOGS = LOCAL / "logs"
-SUITE_MODULES = ("ms_csp_base", "ms_catalogue_sync", "ms_software_subscriptions",
-                 "ms_perpetual_assets", "ms_csp_simulator")
+SUITE_MODULES = (
+    "ms_csp_base",
+    "ms_catalogue_sync",
+    "ms_software_subscriptions",
+    "ms_perpetual_assets",
+    "ms_csp_simulator",
+)
 OCA_WHEELS = {"subscription_oca": "odoo-addon-subscription-oca==18.0.1.0.2"}
 RUN_DATABASE = "mscsp"
 TEST_DATABASE = "mscsp_test"
@@ -82,6 +87,7 @@ def run(cmd, check=True, **kwargs):
 
 
 # === ODOO ================================================================== #
+
 
 def odoo_release(src):
     """Return the Odoo major version declared by ``src/odoo/release.py`` (None if absent)."""
@@ -125,8 +131,11 @@ def odoo_addons_dirs(src):
 def odoo_requirements_file(src):
     """Odoo's own pinned requirements when the tree carries them, else the project's copy."""
     own = src / "requirements.txt"
-    if own.is_file() and re.search(r"^psycopg2[=<>~ ;]", own.read_text(), re.MULTILINE) and \
-            "python_version" in own.read_text():
+    if (
+        own.is_file()
+        and re.search(r"^psycopg2[=<>~ ;]", own.read_text(), re.MULTILINE)
+        and "python_version" in own.read_text()
+    ):
         return own
     if sys.version_info[:2] == (3, 11):
         return ROOT / "requirements" / "odoo-18.0-py311.txt"
@@ -138,6 +147,7 @@ def odoo_requirements_file(src):
 
 # === VIRTUAL ENVIRONMENT =================================================== #
 
+
 def venv_python():
     return VENV / "bin" / "python"
 
@@ -145,7 +155,9 @@ def venv_python():
 def venv_site_packages():
     out = subprocess.run(
         [venv_python(), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return Path(out.stdout.strip())
 
@@ -156,14 +168,22 @@ def apt_install(packages):
         return False
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     run(["apt-get", "update", "-qq"], check=False, env=env)
-    return run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
-               check=False, env=env).returncode == 0
+    return (
+        run(
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+            check=False,
+            env=env,
+        ).returncode
+        == 0
+    )
 
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # Odoo turns a missing or broken browser into a skipped test ("skipped <test> : <reason>")
-BROWSER_SKIPS = re.compile(r"skipped .* : (Chrome executable not found|websocket-client module "
-                           r"is not installed|.*[Cc]hrome)")
+BROWSER_SKIPS = re.compile(
+    r"skipped .* : (Chrome executable not found|websocket-client module "
+    r"is not installed|.*[Cc]hrome)"
+)
 
 
 def ensure_browser():
@@ -183,16 +203,19 @@ def system_packages_for_builds(requirement_text):
         needs["/usr/include/sasl/sasl.h"] = "libsasl2-dev"
     if re.search(r"^psycopg2==", requirement_text, re.MULTILINE) and not shutil.which("pg_config"):
         needs["pg_config"] = "libpq-dev"
-    missing = sorted({pkg for path, pkg in needs.items() if not Path(path).exists()
-                      and not shutil.which(path)})
+    missing = sorted(
+        {pkg for path, pkg in needs.items() if not Path(path).exists() and not shutil.which(path)}
+    )
     if not missing:
         return requirement_text
     if apt_install(missing):
         return requirement_text
     if "libpq-dev" in missing:
         raise SetupError("psycopg2 needs PostgreSQL's client headers: install libpq-dev")
-    say(f"WARNING: {', '.join(missing)} missing and not installable here: python-ldap "
-        "is left out (only Odoo's auth_ldap addon needs it).")
+    say(
+        f"WARNING: {', '.join(missing)} missing and not installable here: python-ldap "
+        "is left out (only Odoo's auth_ldap addon needs it)."
+    )
     return re.sub(r"^python-ldap.*$", "", requirement_text, flags=re.MULTILINE | re.IGNORECASE)
 
 
@@ -225,13 +248,19 @@ def ensure_venv(odoo_src):
     constraints.write_text(BUILD_CONSTRAINTS)
     # cbor2 5.4.2 builds only with setuptools<81. Older pips pass PIP_CONSTRAINT on to isolated
     # build environments, newer ones read PIP_BUILD_CONSTRAINT instead: set both.
-    env = dict(os.environ, PIP_CONSTRAINT=str(constraints), PIP_BUILD_CONSTRAINT=str(constraints),
-               PIP_DISABLE_PIP_VERSION_CHECK="1")
+    env = dict(
+        os.environ,
+        PIP_CONSTRAINT=str(constraints),
+        PIP_BUILD_CONSTRAINT=str(constraints),
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+    )
     pip = [venv_python(), "-m", "pip", "install", "--quiet"]
     run([*pip, "--upgrade", "wheel", "setuptools<81"], env=env)
     run([*pip, "-r", merged], env=env)
-    run([*pip, "--no-deps", "--no-build-isolation", "-e", ROOT],
-        env={k: v for k, v in env.items() if k != "PIP_BUILD_CONSTRAINT"})
+    run(
+        [*pip, "--no-deps", "--no-build-isolation", "-e", ROOT],
+        env={k: v for k, v in env.items() if k != "PIP_BUILD_CONSTRAINT"},
+    )
     stamp.write_text(fingerprint.hexdigest())
     say("virtual environment ready (.venv)")
 
@@ -255,12 +284,27 @@ def ensure_oca_addons():
     OCA_ADDONS.mkdir(parents=True, exist_ok=True)
     for module, requirement in OCA_WHEELS.items():
         stamp = OCA_ADDONS / f".{module}.version"
-        if (OCA_ADDONS / module / "__manifest__.py").exists() and stamp.exists() \
-                and stamp.read_text() == requirement:
+        if (
+            (OCA_ADDONS / module / "__manifest__.py").exists()
+            and stamp.exists()
+            and stamp.read_text() == requirement
+        ):
             continue
         with tempfile.TemporaryDirectory() as tmp:
-            run([venv_python(), "-m", "pip", "download", "--quiet", "--no-deps",
-                 "--only-binary=:all:", "-d", tmp, requirement])
+            run(
+                [
+                    venv_python(),
+                    "-m",
+                    "pip",
+                    "download",
+                    "--quiet",
+                    "--no-deps",
+                    "--only-binary=:all:",
+                    "-d",
+                    tmp,
+                    requirement,
+                ]
+            )
             wheel = next(Path(tmp).glob("*.whl"))
             prefix = f"odoo/addons/{module}/"
             target = OCA_ADDONS / module
@@ -268,7 +312,7 @@ def ensure_oca_addons():
             with zipfile.ZipFile(wheel) as archive:
                 for member in archive.namelist():
                     if member.startswith(prefix) and not member.endswith("/"):
-                        dest = target / member[len(prefix):]
+                        dest = target / member[len(prefix) :]
                         dest.parent.mkdir(parents=True, exist_ok=True)
                         dest.write_bytes(archive.read(member))
         stamp.write_text(requirement)
@@ -276,6 +320,7 @@ def ensure_oca_addons():
 
 
 # === POSTGRESQL ============================================================ #
+
 
 def port_is_free(port):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -334,9 +379,12 @@ class Postgres:
         preferred = LOCAL / "pg"
         if not self.os_user:
             return preferred
-        reachable = subprocess.run(
-            self._as_server_user(["test", "-x", str(LOCAL.parent)]), check=False
-        ).returncode == 0
+        reachable = (
+            subprocess.run(
+                self._as_server_user(["test", "-x", str(LOCAL.parent)]), check=False
+            ).returncode
+            == 0
+        )
         if reachable:
             return preferred
         digest = hashlib.sha1(str(ROOT).encode()).hexdigest()[:12]  # noqa: S324 - a name, not security
@@ -364,10 +412,24 @@ class Postgres:
             shutil.chown(self.datadir, self.os_user)
             shutil.chown(self.datadir.parent, self.os_user)
             shutil.chown(pwfile, self.os_user)
-        run(self._as_server_user([
-            "initdb", "-D", str(self.datadir), "-U", PG_ROLE, f"--pwfile={pwfile}",
-            "--auth-host=scram-sha-256", "--auth-local=peer", "-E", "UTF8", "--locale=C",
-        ]), stdout=subprocess.DEVNULL)
+        run(
+            self._as_server_user(
+                [
+                    "initdb",
+                    "-D",
+                    str(self.datadir),
+                    "-U",
+                    PG_ROLE,
+                    f"--pwfile={pwfile}",
+                    "--auth-host=scram-sha-256",
+                    "--auth-local=peer",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                ]
+            ),
+            stdout=subprocess.DEVNULL,
+        )
         pwfile.unlink()
 
     def start(self):
@@ -383,17 +445,36 @@ class Postgres:
             return
         self.port = free_port(int(os.environ.get("MS_CSP_PG_PORT", "5433")))
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''"
-        run(self._as_server_user([
-            "pg_ctl", "-D", str(self.datadir), "-l", str(self.datadir / "server.log"),
-            "-o", options, "-w", "-t", "60", "start",
-        ]), stdout=subprocess.DEVNULL)
+        run(
+            self._as_server_user(
+                [
+                    "pg_ctl",
+                    "-D",
+                    str(self.datadir),
+                    "-l",
+                    str(self.datadir / "server.log"),
+                    "-o",
+                    options,
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ]
+            ),
+            stdout=subprocess.DEVNULL,
+        )
         self.started_here = True
         say(f"PostgreSQL cluster started on 127.0.0.1:{self.port} ({self.datadir})")
 
     def stop(self):
         if self.started_here:
-            run(self._as_server_user(["pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w",
-                                      "stop"]), check=False, stdout=subprocess.DEVNULL)
+            run(
+                self._as_server_user(
+                    ["pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop"]
+                ),
+                check=False,
+                stdout=subprocess.DEVNULL,
+            )
             self.started_here = False
 
     def psql_value(self, database, sql):
@@ -406,10 +487,18 @@ class Postgres:
             "row = cur.fetchone() if cur.description else None\n"
             "print(json.dumps(row[0] if row else None, default=str))\n"
         )
-        params = json.dumps({"host": self.host, "port": self.port, "user": self.user,
-                             "password": self.password, "dbname": database})
-        out = subprocess.run([venv_python(), "-c", code, params, sql], check=True,
-                             capture_output=True, text=True)
+        params = json.dumps(
+            {
+                "host": self.host,
+                "port": self.port,
+                "user": self.user,
+                "password": self.password,
+                "dbname": database,
+            }
+        )
+        out = subprocess.run(
+            [venv_python(), "-c", code, params, sql], check=True, capture_output=True, text=True
+        )
         return json.loads(out.stdout)
 
     def database_exists(self, name):
@@ -422,22 +511,25 @@ class Postgres:
 
 # === ODOO CONFIGURATION ==================================================== #
 
+
 def write_odoo_conf(odoo_src, pg, http_port, extra=None):
     """Derive the effective config from the embedded ``odoo.conf`` (paths, ports, database)."""
     parser = configparser.ConfigParser(interpolation=None)
     parser.read(ROOT / "odoo.conf")
     options = parser["options"]
     addons = [*odoo_addons_dirs(odoo_src), OCA_ADDONS, ADDONS]
-    options.update({
-        "addons_path": ",".join(str(p) for p in addons),
-        "data_dir": str(LOCAL / "filestore"),
-        "db_host": pg.host,
-        "db_port": str(pg.port),
-        "db_user": pg.user,
-        "db_password": pg.password,
-        "http_interface": "127.0.0.1",
-        "http_port": str(http_port),
-    })
+    options.update(
+        {
+            "addons_path": ",".join(str(p) for p in addons),
+            "data_dir": str(LOCAL / "filestore"),
+            "db_host": pg.host,
+            "db_port": str(pg.port),
+            "db_user": pg.user,
+            "db_password": pg.password,
+            "http_interface": "127.0.0.1",
+            "http_port": str(http_port),
+        }
+    )
     options.update(extra or {})
     conf = LOCAL / "odoo.conf"
     with conf.open("w") as handle:
@@ -452,6 +544,7 @@ def odoo_cmd(conf, *args, command=None):
 
 
 # === PARTNER CENTER SIMULATOR ============================================== #
+
 
 class SimulatorProcess:
     """The Partner Center simulator as a background process for ``make run``."""
@@ -473,10 +566,24 @@ class SimulatorProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = (LOGS / "simulator.log").open("a")
         self.process = subprocess.Popen(
-            [venv_python(), "-m", "partner_center.simulator", "--port", str(self.port),
-             "--state", str(self.workdir / "state.json"), "--cert-dir", str(self.workdir),
-             "--fulfilment-delay", "5", "--order-complete-delay", "2"],
-            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+            [
+                venv_python(),
+                "-m",
+                "partner_center.simulator",
+                "--port",
+                str(self.port),
+                "--state",
+                str(self.workdir / "state.json"),
+                "--cert-dir",
+                str(self.workdir),
+                "--fulfilment-delay",
+                "5",
+                "--order-complete-delay",
+                "2",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -532,12 +639,30 @@ def ensure_run_database(pg, conf):
         pg.drop_database(RUN_DATABASE)
     if not pg.database_exists(RUN_DATABASE):
         banner(f"Creating the database {RUN_DATABASE} with the suite and its demo data")
-        run(odoo_cmd(conf, "-d", RUN_DATABASE, "-i", ",".join(SUITE_MODULES),
-                     "--stop-after-init", "--log-level=warn"))
+        run(
+            odoo_cmd(
+                conf,
+                "-d",
+                RUN_DATABASE,
+                "-i",
+                ",".join(SUITE_MODULES),
+                "--stop-after-init",
+                "--log-level=warn",
+            )
+        )
     elif stamped != fingerprint:
         say(f"the addons changed: updating them in {RUN_DATABASE}")
-        run(odoo_cmd(conf, "-d", RUN_DATABASE, "-u", ",".join(SUITE_MODULES),
-                     "--stop-after-init", "--log-level=warn"))
+        run(
+            odoo_cmd(
+                conf,
+                "-d",
+                RUN_DATABASE,
+                "-u",
+                ",".join(SUITE_MODULES),
+                "--stop-after-init",
+                "--log-level=warn",
+            )
+        )
     stamp.write_text(fingerprint)
 
 
@@ -551,8 +676,11 @@ env.cr.commit()
 def prepare_demo(conf):
     """Point the demo instance at this simulator and sync its catalogue once."""
     say("wiring the demo instance to the simulator and syncing its catalogue")
-    run(odoo_cmd(conf, "-d", RUN_DATABASE, "--no-http", "--log-level=warn", command="shell"),
-        input=DEMO_PREPARATION, text=True)
+    run(
+        odoo_cmd(conf, "-d", RUN_DATABASE, "--no-http", "--log-level=warn", command="shell"),
+        input=DEMO_PREPARATION,
+        text=True,
+    )
 
 
 # === COMMANDS ============================================================== #
@@ -573,8 +701,10 @@ def setup():
     LOGS.mkdir(exist_ok=True)
     odoo_src, reason = find_odoo()
     if odoo_src:
-        say(f"Odoo 18.0 found at {odoo_src} (addons: "
-            f"{', '.join(str(d) for d in odoo_addons_dirs(odoo_src))})")
+        say(
+            f"Odoo 18.0 found at {odoo_src} (addons: "
+            f"{', '.join(str(d) for d in odoo_addons_dirs(odoo_src))})"
+        )
     else:
         say(f"Odoo 18.0 not found: {reason}")
         print(GET_ODOO, flush=True)
@@ -604,22 +734,28 @@ def cmd_run(_args):
         extra = {}
         if SimulatorProcess.available():
             simulator.start()
-            extra = {"ms_csp_simulator_url": simulator.base_url,
-                     "ms_csp_simulator_ca_file": str(simulator.workdir / "ca.pem")}
+            extra = {
+                "ms_csp_simulator_url": simulator.base_url,
+                "ms_csp_simulator_ca_file": str(simulator.workdir / "ca.pem"),
+            }
         conf = write_odoo_conf(odoo_src, pg, http_port, extra)
         ensure_run_database(pg, conf)
         if SimulatorProcess.available():
             prepare_demo(conf)
         banner(
             f"Odoo: http://127.0.0.1:{http_port}/web/login  (database {RUN_DATABASE})\n"
-            + "\n".join(f"  {who}: login {login} / password {password}"
-                        for who, login, password in DEMO_LOGINS)
+            + "\n".join(
+                f"  {who}: login {login} / password {password}"
+                for who, login, password in DEMO_LOGINS
+            )
             + "\nCtrl-C stops Odoo, the simulator and the database server."
         )
         # Its own session: a terminal's Ctrl-C reaches this script only, which passes Odoo one
         # SIGINT (two make Odoo force its shutdown).
-        server = subprocess.Popen(odoo_cmd(conf, "-d", RUN_DATABASE, "--db-filter",
-                                           f"^{RUN_DATABASE}$"), start_new_session=True)
+        server = subprocess.Popen(
+            odoo_cmd(conf, "-d", RUN_DATABASE, "--db-filter", f"^{RUN_DATABASE}$"),
+            start_new_session=True,
+        )
         return server.wait()
     except KeyboardInterrupt:
         say("stopping")
@@ -648,13 +784,16 @@ def stop_on_signals():
 
 # --- make test ------------------------------------------------------------- #
 
+
 def run_lint():
-    """ruff, pylint-odoo and oca-checks-odoo-module; returns the number of failing tools."""
-    banner("Lint: ruff, pylint-odoo, oca-checks-odoo-module")
+    """ruff (lint and format), pylint-odoo and oca-checks-odoo-module; returns the number of
+    failing tools."""
+    banner("Lint: ruff check, ruff format --check, pylint-odoo, oca-checks-odoo-module")
     bin_dir = VENV / "bin"
     addons = sorted(str(p.parent) for p in ADDONS.glob("*/__manifest__.py"))
     checks = [
         [bin_dir / "ruff", "check", ROOT],
+        [bin_dir / "ruff", "format", "--check", ROOT],
         [bin_dir / "pylint", "--rcfile", ROOT / ".pylintrc", *addons],
         [bin_dir / "oca-checks-odoo-module", *addons],
     ]
@@ -670,8 +809,9 @@ def run_unit_tests():
     """pytest on tests/unit; returns (passed, failed, skipped, ok)."""
     banner("Unit tests (pytest: partner_center and its simulator, no Odoo)")
     report = LOGS / "pytest-unit.xml"
-    result = run([venv_python(), "-m", "pytest", "tests/unit", f"--junitxml={report}"],
-                 check=False, cwd=ROOT)
+    result = run(
+        [venv_python(), "-m", "pytest", "tests/unit", f"--junitxml={report}"], check=False, cwd=ROOT
+    )
     if result.returncode == 5:
         say("ERROR: pytest collected no unit test: that is a failure, not a success")
         return 0, 0, 0, False
@@ -695,8 +835,10 @@ def junit_counts(report):
 
 def odoo_test_modules():
     """Addons of the suite with tests, and the test files of each."""
-    return {module: sorted(p.name for p in (ADDONS / module / "tests").glob("test_*.py"))
-            for module in SUITE_MODULES}
+    return {
+        module: sorted(p.name for p in (ADDONS / module / "tests").glob("test_*.py"))
+        for module in SUITE_MODULES
+    }
 
 
 ODOO_TEST_START = re.compile(r"odoo\.addons\.(\w+)\.tests\.\w+: Starting (\w+)\.(\w+)")
@@ -719,20 +861,40 @@ def run_odoo_tests(odoo_src):
         pg.drop_database(TEST_DATABASE)
         log_path = LOGS / "odoo-tests.log"
         tags = ",".join(f"/{m}" for m in SUITE_MODULES)
-        cmd = odoo_cmd(conf, "-d", TEST_DATABASE, "-i", ",".join(SUITE_MODULES),
-                       "--test-enable", "--test-tags", tags, "--stop-after-init",
-                       "--log-level=test")
+        cmd = odoo_cmd(
+            conf,
+            "-d",
+            TEST_DATABASE,
+            "-i",
+            ",".join(SUITE_MODULES),
+            "--test-enable",
+            "--test-tags",
+            tags,
+            "--stop-after-init",
+            "--log-level=test",
+        )
         say(f"$ {' '.join(str(c) for c in cmd)}  (full log: {log_path})")
         per_module, failures, summary = {m: 0 for m in SUITE_MODULES}, set(), None
         browser_skips, error_lines = 0, []
-        with log_path.open("w") as log, subprocess.Popen(
-            [str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            cwd=ROOT,
-        ) as proc:
+        with (
+            log_path.open("w") as log,
+            subprocess.Popen(
+                [str(c) for c in cmd],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                cwd=ROOT,
+            ) as proc,
+        ):
             for line in proc.stdout:
                 log.write(line)
-                if " ERROR " in line or " CRITICAL " in line or "FAIL" in line \
-                        or ": Starting " in line or "tests when loading" in line:
+                if (
+                    " ERROR " in line
+                    or " CRITICAL " in line
+                    or "FAIL" in line
+                    or ": Starting " in line
+                    or "tests when loading" in line
+                ):
                     sys.stdout.write(line)
                 if ODOO_ERROR_LINE.search(line):
                     error_lines.append(line.rstrip())
@@ -746,14 +908,19 @@ def run_odoo_tests(odoo_src):
                     browser_skips += 1
                     sys.stdout.write(line)
             returncode = proc.wait()
-        installed = pg.psql_value(
-            TEST_DATABASE,
-            "SELECT json_object_agg(name, state) FROM ir_module_module WHERE name IN "
-            f"({', '.join(repr(m) for m in SUITE_MODULES)})",
-        ) or {}
+        installed = (
+            pg.psql_value(
+                TEST_DATABASE,
+                "SELECT json_object_agg(name, state) FROM ir_module_module WHERE name IN "
+                f"({', '.join(repr(m) for m in SUITE_MODULES)})",
+            )
+            or {}
+        )
         if browser_skips:
-            say(f"ERROR: {browser_skips} browser test(s) (tours) did not run: no Chromium or "
-                "websocket-client; a tour that did not run is a failure")
+            say(
+                f"ERROR: {browser_skips} browser test(s) (tours) did not run: no Chromium or "
+                "websocket-client; a tour that did not run is a failure"
+            )
             returncode = returncode or 1
         if error_lines and not failures and not (summary and summary[0] + summary[1]):
             # as OCA's checklog-odoo: an error the tests did not expect (mute_logger) fails
@@ -808,15 +975,18 @@ def cmd_test(args):
         say(f"Odoo integration tests: {odoo_passed} passed, {odoo_failed} failed")
     else:
         tests = odoo_test_modules()
-        names = "; ".join(f"{module}: {', '.join(files) or 'no test files'}"
-                          for module, files in tests.items())
+        names = "; ".join(
+            f"{module}: {', '.join(files) or 'no test files'}" for module, files in tests.items()
+        )
         say("!" * 78)
         say(f"SKIPPED: all Odoo integration tests ({names}).")
         say(f"Why: {reason}. Enable them with ODOO_SRC=/path/to/odoo-18.0 make test")
         say("!" * 78)
     say("RESULT: " + ("PASSED (only what ran)" if ok else "FAILED"))
-    print(f"{passed + odoo_passed} passed, {failed + odoo_failed} failed, {skipped} skipped",
-          flush=True)
+    print(
+        f"{passed + odoo_passed} passed, {failed + odoo_failed} failed, {skipped} skipped",
+        flush=True,
+    )
     return 0 if ok else 1
 
 
@@ -826,18 +996,22 @@ def cmd_lint(_args):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("setup", help="virtual environment, packages, OCA addons").set_defaults(
-        func=cmd_setup)
-    sub.add_parser("run", help="Odoo with the suite and demo data, wired to the simulator"
-                   ).set_defaults(func=cmd_run)
+        func=cmd_setup
+    )
+    sub.add_parser(
+        "run", help="Odoo with the suite and demo data, wired to the simulator"
+    ).set_defaults(func=cmd_run)
     test = sub.add_parser("test", help="lint, unit tests, Odoo integration tests")
     test.add_argument("--no-lint", action="store_true", help="skip the lint step")
     test.set_defaults(func=cmd_test)
     sub.add_parser("lint", help="ruff, pylint-odoo, oca-checks-odoo-module").set_defaults(
-        func=cmd_lint)
+        func=cmd_lint
+    )
     args = parser.parse_args()
     os.environ["TZ"] = "UTC"  # what odoo-bin sets before importing Odoo
     try:

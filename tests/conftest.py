@@ -76,15 +76,23 @@ def _headers(token):
 @pytest.fixture
 def api_headers(simulator, sim_http):
     """Headers with an App-only token for the Partner Center API audience."""
-    token = _token(simulator, sim_http, grant_type="client_credentials",
-                   scope="https://api.partnercenter.microsoft.com/.default")
+    token = _token(
+        simulator,
+        sim_http,
+        grant_type="client_credentials",
+        scope="https://api.partnercenter.microsoft.com/.default",
+    )
     return _headers(token)
 
 
 @pytest.fixture
 def pricesheet_headers(simulator, sim_http):
     """Headers with an App+User token (initial refresh token) for the price-sheet audience."""
-    token = _token(simulator, sim_http, grant_type="refresh_token",
-                   refresh_token=simulator.initial_refresh_token,
-                   scope="https://api.partner.microsoft.com/.default offline_access")
+    token = _token(
+        simulator,
+        sim_http,
+        grant_type="refresh_token",
+        refresh_token=simulator.initial_refresh_token,
+        scope="https://api.partner.microsoft.com/.default offline_access",
+    )
     return _headers(token)

@@ -50,8 +50,9 @@ MANAGER_GROUP = "ms_csp_base.group_ms_csp_manager"
 # Notifications (each switchable in the settings; on by default, see data/ir_config_parameter.xml)
 PARAM_NOTIFY_PROVISIONING_FAILURE = "ms_software_subscriptions.notify_provisioning_failure"
 PARAM_NOTIFY_EXPIRY_REMINDER = "ms_software_subscriptions.notify_expiry_reminder"
-PROVISIONING_FAILURE_TEMPLATE_XMLID = \
+PROVISIONING_FAILURE_TEMPLATE_XMLID = (
     "ms_software_subscriptions.mail_template_ms_provisioning_failed"
+)
 EXPIRY_REMINDER_TEMPLATE_XMLID = "ms_software_subscriptions.mail_template_ms_expiry_reminder"
 # the customer is reminded this many days before the Software Expiration Date (auto-renew off)
 EXPIRY_REMINDER_DAYS = 30

@@ -28,10 +28,18 @@ def build_parser():
     parser.add_argument("--order-list-lag", type=float, default=0.0)
     parser.add_argument("--state", help="JSON file keeping orders etc. across restarts")
     parser.add_argument("--cert-dir", help="where ca.pem and the server certificate live")
-    parser.add_argument("--cert-host", action="append", default=[],
-                        help="extra host name or IP for the certificate (repeatable)")
-    parser.add_argument("--fault", action="append", default=[],
-                        help="fault rule TARGET:KIND[:PROBABILITY[:COUNT]] (repeatable)")
+    parser.add_argument(
+        "--cert-host",
+        action="append",
+        default=[],
+        help="extra host name or IP for the certificate (repeatable)",
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        help="fault rule TARGET:KIND[:PROBABILITY[:COUNT]] (repeatable)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     return parser
 
@@ -41,10 +49,17 @@ def settings_from_args(args):
     if not cert_dir and not args.state:
         cert_dir = os.path.join(tempfile.gettempdir(), "partner-center-simulator")
     return SimulatorSettings(
-        seed=args.seed, sku_count=args.sku_count, month=args.month,
-        order_complete_delay=args.order_complete_delay, fulfilment_delay=args.fulfilment_delay,
-        order_list_lag=args.order_list_lag, port=args.port, host=args.host,
-        state_file=args.state, cert_dir=cert_dir, cert_hosts=tuple(args.cert_host),
+        seed=args.seed,
+        sku_count=args.sku_count,
+        month=args.month,
+        order_complete_delay=args.order_complete_delay,
+        fulfilment_delay=args.fulfilment_delay,
+        order_list_lag=args.order_list_lag,
+        port=args.port,
+        host=args.host,
+        state_file=args.state,
+        cert_dir=cert_dir,
+        cert_hosts=tuple(args.cert_host),
         faults=[parse_fault_spec(spec) for spec in args.fault],
     )
 
@@ -64,18 +79,24 @@ def describe(sim):
         f"month {sim.settings.month}",
         "  Customers:",
     ]
-    lines += [f"    {customer['tenant_id']}  {customer['country']}  {customer['company_name']}"
-              for customer in sim.customers]
+    lines += [
+        f"    {customer['tenant_id']}  {customer['country']}  {customer['company_name']}"
+        for customer in sim.customers
+    ]
     for rule in sim.faults.rules():
-        lines.append(f"  Fault: {rule['method'] or '*'} {rule['path_regex']} -> {rule['kind']}"
-                     f" (p={rule['probability']}, count={rule['count']})")
+        lines.append(
+            f"  Fault: {rule['method'] or '*'} {rule['path_regex']} -> {rule['kind']}"
+            f" (p={rule['probability']}, count={rule['count']})"
+        )
     return "\n".join(lines)
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         settings = settings_from_args(args)
     except ValueError as error:

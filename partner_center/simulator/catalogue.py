@@ -41,14 +41,25 @@ MARKETS = {
     "CH": ("CHF", ("CHF", "EUR")),
 }
 CURRENCY_SYMBOLS = {
-    "USD": "$", "EUR": "€", "GBP": "£", "CHF": "CHF", "SEK": "kr", "NOK": "kr",
-    "DKK": "kr.", "ILS": "₪",
+    "USD": "$",
+    "EUR": "€",
+    "GBP": "£",
+    "CHF": "CHF",
+    "SEK": "kr",
+    "NOK": "kr",
+    "DKK": "kr.",
+    "ILS": "₪",
 }
 # Fixed conversion from the simulator's internal USD list price.
 USD_RATES = {
-    "USD": Decimal("1"), "EUR": Decimal("0.92"), "GBP": Decimal("0.79"),
-    "CHF": Decimal("0.88"), "SEK": Decimal("10.6"), "NOK": Decimal("10.8"),
-    "DKK": Decimal("6.86"), "ILS": Decimal("3.71"),
+    "USD": Decimal("1"),
+    "EUR": Decimal("0.92"),
+    "GBP": Decimal("0.79"),
+    "CHF": Decimal("0.88"),
+    "SEK": Decimal("10.6"),
+    "NOK": Decimal("10.8"),
+    "DKK": Decimal("6.86"),
+    "ILS": Decimal("3.71"),
 }
 LOCALES = ("de-DE", "fr-FR", "el-GR", "he-IL")
 
@@ -60,34 +71,77 @@ TERM_MULTIPLIERS = {
     (None, "one_time"): Decimal("1"),
 }
 
-_CAL = ("1 User CAL", "1 Device CAL", "1 User CAL - Step-up", "1 Device CAL - Step-up",
-        "External Connector", "1 User CAL - Charity")
-_CORE = ("2 Core License Pack", "8 Core License Pack", "16 Core License Pack",
-         "2 Core License Pack - Step-up", "16 Core License Pack - Charity", "Management License")
-_SERVER = ("1 Server", "1 Server - Step-up", "External Connector", "1 User CAL", "1 Device CAL",
-           "1 Server - Charity")
-_DESKTOP = ("1 License", "1 License - Step-up", "1 License - Charity", "1 License - Academic",
-            "1 User", "1 Device")
+_CAL = (
+    "1 User CAL",
+    "1 Device CAL",
+    "1 User CAL - Step-up",
+    "1 Device CAL - Step-up",
+    "External Connector",
+    "1 User CAL - Charity",
+)
+_CORE = (
+    "2 Core License Pack",
+    "8 Core License Pack",
+    "16 Core License Pack",
+    "2 Core License Pack - Step-up",
+    "16 Core License Pack - Charity",
+    "Management License",
+)
+_SERVER = (
+    "1 Server",
+    "1 Server - Step-up",
+    "External Connector",
+    "1 User CAL",
+    "1 Device CAL",
+    "1 Server - Charity",
+)
+_DESKTOP = (
+    "1 License",
+    "1 License - Step-up",
+    "1 License - Charity",
+    "1 License - Academic",
+    "1 User",
+    "1 Device",
+)
 _SUBSCRIPTION_FAMILIES = (
-    ("Windows Server {year} Standard", _CORE), ("Windows Server {year} Datacenter", _CORE),
-    ("Windows Server {year} Remote Desktop Services", _CAL), ("Windows Server {year}", _CAL),
-    ("SQL Server {year} Standard", _CORE), ("SQL Server {year} Enterprise", _CORE),
-    ("SQL Server {year}", _CAL), ("Exchange Server {year} Standard", _SERVER),
-    ("SharePoint Server {year}", _SERVER), ("System Center {year} Standard", _CORE),
+    ("Windows Server {year} Standard", _CORE),
+    ("Windows Server {year} Datacenter", _CORE),
+    ("Windows Server {year} Remote Desktop Services", _CAL),
+    ("Windows Server {year}", _CAL),
+    ("SQL Server {year} Standard", _CORE),
+    ("SQL Server {year} Enterprise", _CORE),
+    ("SQL Server {year}", _CAL),
+    ("Exchange Server {year} Standard", _SERVER),
+    ("SharePoint Server {year}", _SERVER),
+    ("System Center {year} Standard", _CORE),
     ("System Center {year} Datacenter", _CORE),
     ("Windows Server {year} Rights Management Services", _CAL),
 )
 _PERPETUAL_FAMILIES = (
-    ("Office LTSC Professional Plus {year}", _DESKTOP), ("Office LTSC Standard {year}", _DESKTOP),
-    ("Project Professional {year}", _DESKTOP), ("Project Standard {year}", _DESKTOP),
-    ("Visio LTSC Professional {year}", _DESKTOP), ("Visio LTSC Standard {year}", _DESKTOP),
-    ("Exchange Server {year} Enterprise", _SERVER), ("BizTalk Server {year} Branch", _CORE),
-    ("Microsoft Identity Manager {year}", _CAL), ("Windows Server {year} Essentials", _SERVER),
-    ("SQL Server {year} Standard", _CORE), ("Skype for Business Server {year}", _SERVER),
+    ("Office LTSC Professional Plus {year}", _DESKTOP),
+    ("Office LTSC Standard {year}", _DESKTOP),
+    ("Project Professional {year}", _DESKTOP),
+    ("Project Standard {year}", _DESKTOP),
+    ("Visio LTSC Professional {year}", _DESKTOP),
+    ("Visio LTSC Standard {year}", _DESKTOP),
+    ("Exchange Server {year} Enterprise", _SERVER),
+    ("BizTalk Server {year} Branch", _CORE),
+    ("Microsoft Identity Manager {year}", _CAL),
+    ("Windows Server {year} Essentials", _SERVER),
+    ("SQL Server {year} Standard", _CORE),
+    ("Skype for Business Server {year}", _SERVER),
 )
 _YEARS = ("2016", "2019", "2021", "2022", "2024", "2025")
-_QUALIFIERS = ("", "Government", "Upgrade", "Hybrid", "Select Plus", "Open Value",
-               "Software Assurance", "Branch Office")
+_QUALIFIERS = (
+    "",
+    "Government",
+    "Upgrade",
+    "Hybrid",
+    "Select Plus",
+    "Open Value",
+    "Software Assurance",
+    "Branch Office",
+)
 # variant (before any " - " suffix) -> (low, high) USD price of one year or of the licence
 _VARIANT_PRICES = {
     "1 User CAL": (18, 160),
@@ -102,56 +156,88 @@ _VARIANT_PRICES = {
     "External Connector": (1500, 9000),
     "Management License": (60, 600),
 }
-_VARIANT_SUFFIX_FACTORS = {"Step-up": Decimal("0.45"), "Charity": Decimal("0.3"),
-                           "Academic": Decimal("0.35")}
+_VARIANT_SUFFIX_FACTORS = {
+    "Step-up": Decimal("0.45"),
+    "Charity": Decimal("0.3"),
+    "Academic": Decimal("0.35"),
+}
 _PERPETUAL_PRICE_FACTOR = Decimal("2.6")
 _MARKET_FACTORS = (0, 0, 0, 0.03, 0.05, 0.08, 0.1, 0.15)
 _REPRICE_FACTORS = ("0.9", "0.95", "1.04", "1.05", "1.08", "1.1", "1.15")
 
 _TRANSLATIONS = {
     "de-DE": {
-        "licence": "Lizenz", "1 User CAL": "1 Benutzer-CAL", "1 Device CAL": "1 Geräte-CAL",
-        "2 Core License Pack": "2-Core-Lizenzpaket", "8 Core License Pack": "8-Core-Lizenzpaket",
-        "16 Core License Pack": "16-Core-Lizenzpaket", "1 Server": "1 Server",
-        "1 License": "1 Lizenz", "External Connector": "Externer Connector",
-        "Management License": "Verwaltungslizenz", "1 User": "1 Benutzer",
-        "1 Device": "1 Gerät", "Step-up": "Step-up", "Charity": "Gemeinnützig",
+        "licence": "Lizenz",
+        "1 User CAL": "1 Benutzer-CAL",
+        "1 Device CAL": "1 Geräte-CAL",
+        "2 Core License Pack": "2-Core-Lizenzpaket",
+        "8 Core License Pack": "8-Core-Lizenzpaket",
+        "16 Core License Pack": "16-Core-Lizenzpaket",
+        "1 Server": "1 Server",
+        "1 License": "1 Lizenz",
+        "External Connector": "Externer Connector",
+        "Management License": "Verwaltungslizenz",
+        "1 User": "1 Benutzer",
+        "1 Device": "1 Gerät",
+        "Step-up": "Step-up",
+        "Charity": "Gemeinnützig",
         "Academic": "Bildungseinrichtungen",
         "description": "{variant} für {title}. Erhältlich über das Cloud Solution "
-                       "Provider-Programm.",
+        "Provider-Programm.",
     },
     "fr-FR": {
-        "licence": "Licence", "1 User CAL": "1 CAL utilisateur", "1 Device CAL": "1 CAL appareil",
+        "licence": "Licence",
+        "1 User CAL": "1 CAL utilisateur",
+        "1 Device CAL": "1 CAL appareil",
         "2 Core License Pack": "Pack de licences 2 cœurs",
         "8 Core License Pack": "Pack de licences 8 cœurs",
-        "16 Core License Pack": "Pack de licences 16 cœurs", "1 Server": "1 serveur",
-        "1 License": "1 licence", "External Connector": "Connecteur externe",
-        "Management License": "Licence de gestion", "1 User": "1 utilisateur",
-        "1 Device": "1 appareil", "Step-up": "Mise à niveau", "Charity": "Associations",
+        "16 Core License Pack": "Pack de licences 16 cœurs",
+        "1 Server": "1 serveur",
+        "1 License": "1 licence",
+        "External Connector": "Connecteur externe",
+        "Management License": "Licence de gestion",
+        "1 User": "1 utilisateur",
+        "1 Device": "1 appareil",
+        "Step-up": "Mise à niveau",
+        "Charity": "Associations",
         "Academic": "Éducation",
         "description": "{variant} pour {title}. Disponible via le programme Fournisseur de "
-                       "solutions cloud.",
+        "solutions cloud.",
     },
     "el-GR": {
-        "licence": "Άδεια", "1 User CAL": "1 CAL χρήστη", "1 Device CAL": "1 CAL συσκευής",
+        "licence": "Άδεια",
+        "1 User CAL": "1 CAL χρήστη",
+        "1 Device CAL": "1 CAL συσκευής",
         "2 Core License Pack": "Πακέτο αδειών 2 πυρήνων",
         "8 Core License Pack": "Πακέτο αδειών 8 πυρήνων",
-        "16 Core License Pack": "Πακέτο αδειών 16 πυρήνων", "1 Server": "1 διακομιστής",
-        "1 License": "1 άδεια", "External Connector": "Εξωτερική σύνδεση",
-        "Management License": "Άδεια διαχείρισης", "1 User": "1 χρήστης",
-        "1 Device": "1 συσκευή", "Step-up": "Αναβάθμιση", "Charity": "Φιλανθρωπικοί οργανισμοί",
+        "16 Core License Pack": "Πακέτο αδειών 16 πυρήνων",
+        "1 Server": "1 διακομιστής",
+        "1 License": "1 άδεια",
+        "External Connector": "Εξωτερική σύνδεση",
+        "Management License": "Άδεια διαχείρισης",
+        "1 User": "1 χρήστης",
+        "1 Device": "1 συσκευή",
+        "Step-up": "Αναβάθμιση",
+        "Charity": "Φιλανθρωπικοί οργανισμοί",
         "Academic": "Εκπαίδευση",
         "description": "{variant} για {title}. Διατίθεται μέσω του προγράμματος Cloud Solution "
-                       "Provider.",
+        "Provider.",
     },
     "he-IL": {
-        "licence": "רישיון", "1 User CAL": "CAL למשתמש אחד", "1 Device CAL": "CAL להתקן אחד",
+        "licence": "רישיון",
+        "1 User CAL": "CAL למשתמש אחד",
+        "1 Device CAL": "CAL להתקן אחד",
         "2 Core License Pack": "חבילת רישיונות 2 ליבות",
         "8 Core License Pack": "חבילת רישיונות 8 ליבות",
-        "16 Core License Pack": "חבילת רישיונות 16 ליבות", "1 Server": "שרת אחד",
-        "1 License": "רישיון אחד", "External Connector": "מחבר חיצוני",
-        "Management License": "רישיון ניהול", "1 User": "משתמש אחד",
-        "1 Device": "התקן אחד", "Step-up": "שדרוג", "Charity": "עמותות",
+        "16 Core License Pack": "חבילת רישיונות 16 ליבות",
+        "1 Server": "שרת אחד",
+        "1 License": "רישיון אחד",
+        "External Connector": "מחבר חיצוני",
+        "Management License": "רישיון ניהול",
+        "1 User": "משתמש אחד",
+        "1 Device": "התקן אחד",
+        "Step-up": "שדרוג",
+        "Charity": "עמותות",
         "Academic": "אקדמי",
         "description": "{variant} עבור {title}. זמין דרך תוכנית Cloud Solution Provider.",
     },
@@ -170,8 +256,10 @@ class SimProduct:
     @property
     def description(self):
         noun = "subscription" if self.kind == SUBSCRIPTION else "perpetual licence"
-        return (f"{self.title}, sold as a software {noun} through the Cloud Solution Provider "
-                "program.")
+        return (
+            f"{self.title}, sold as a software {noun} through the Cloud Solution Provider "
+            "program."
+        )
 
     def localized_text(self, locale):
         """(title, description) in ``locale``, or None when the catalogue has no translation."""
@@ -225,8 +313,10 @@ class SimSku:
 
     @property
     def description(self):
-        return (f"{self.variant} for {self.product.title}. Sold through the Cloud Solution "
-                "Provider program.")
+        return (
+            f"{self.variant} for {self.product.title}. Sold through the Cloud Solution "
+            "Provider program."
+        )
 
     @property
     def billing_cycles(self):
@@ -245,12 +335,12 @@ class SimSku:
         """Listed by the catalogue in ``month`` (possibly not purchasable)."""
         if self.introduced > month:
             return False
-        return not (self.retired is not None and self.retired <= month
-                    and self.retire_mode == RETIRED_GONE)
+        return not (
+            self.retired is not None and self.retired <= month and self.retire_mode == RETIRED_GONE
+        )
 
     def purchasable(self, month):
-        return self.introduced <= month and not (self.retired is not None
-                                                 and self.retired <= month)
+        return self.introduced <= month and not (self.retired is not None and self.retired <= month)
 
     def price_factor(self, month):
         factor = Decimal("1")
@@ -304,8 +394,11 @@ class SimCatalogue:
         kinds = VIEW_KINDS.get((view or "software").lower(), ())
         month = self._month(month)
         return [
-            sku for sku in self._skus
-            if sku.kind in kinds and country in sku.countries and sku.present(month)
+            sku
+            for sku in self._skus
+            if sku.kind in kinds
+            and country in sku.countries
+            and sku.present(month)
             and (sku.purchasable(month) or not purchasable_only)
         ]
 
@@ -321,25 +414,40 @@ class SimCatalogue:
     def catalog_item_id(self, product_id, sku_id, month=None):
         return f"{product_id}:{sku_id}:{self.availability_id(product_id, sku_id, month)}"
 
-    def price(self, product_id, sku_id, term, billing, market, currency=None, month=None,
-              segment=COMMERCIAL):
+    def price(
+        self,
+        product_id,
+        sku_id,
+        term,
+        billing,
+        market,
+        currency=None,
+        month=None,
+        segment=COMMERCIAL,
+    ):
         """Partner unit price for the whole term, or None where the SKU has no such price."""
         sku = self.sku(product_id, sku_id)
         month = self._month(month)
         term = None if term in (None, "", "OneTime") else term
         billing = (billing or "").lower()
         currency = currency or MARKETS.get(market, (None,))[0]
-        if (sku is None or market not in sku.countries or not sku.has_term(term, billing)
-                or currency not in MARKETS[market][1] or not sku.present(month)):
+        if (
+            sku is None
+            or market not in sku.countries
+            or not sku.has_term(term, billing)
+            or currency not in MARKETS[market][1]
+            or not sku.present(month)
+        ):
             return None
         if segment == EDUCATION and not sku.education:
             return None
         return self._price_at(sku, term, billing, market, currency, month, segment)
 
-    def highest_price(self, product_id, sku_id, term, billing, currency, countries,
-                      month=None):
-        prices = [self.price(product_id, sku_id, term, billing, country, currency, month)
-                  for country in countries]
+    def highest_price(self, product_id, sku_id, term, billing, currency, countries, month=None):
+        prices = [
+            self.price(product_id, sku_id, term, billing, country, currency, month)
+            for country in countries
+        ]
         prices = [price for price in prices if price is not None]
         return max(prices) if prices else None
 
@@ -349,14 +457,21 @@ class SimCatalogue:
             self._apply_months(month)
             found = self._changes.get(month)
         empty = {"retired": [], "added": [], "repriced": [], "retired_modes": {}}
-        return {key: (dict(value) if isinstance(value, dict) else list(value))
-                for key, value in (found or empty).items()}
+        return {
+            key: (dict(value) if isinstance(value, dict) else list(value))
+            for key, value in (found or empty).items()
+        }
 
     # === PRICE HELPERS === #
 
     def _price_at(self, sku, term, billing, market, currency, month, segment=COMMERCIAL):
-        value = (sku.base_usd * sku.price_factor(month) * TERM_MULTIPLIERS[(term, billing)]
-                 * sku.market_factors[market] * USD_RATES[currency])
+        value = (
+            sku.base_usd
+            * sku.price_factor(month)
+            * TERM_MULTIPLIERS[(term, billing)]
+            * sku.market_factors[market]
+            * USD_RATES[currency]
+        )
         if segment == EDUCATION:
             value *= Decimal("0.6")
         return money(value)
@@ -372,12 +487,15 @@ class SimCatalogue:
     def _title_pool(self):
         rng = random.Random(f"pc-sim:{self.seed}:titles")
         pools = {}
-        for kind, families in ((SUBSCRIPTION, _SUBSCRIPTION_FAMILIES),
-                               (PERPETUAL, _PERPETUAL_FAMILIES)):
+        for kind, families in (
+            (SUBSCRIPTION, _SUBSCRIPTION_FAMILIES),
+            (PERPETUAL, _PERPETUAL_FAMILIES),
+        ):
             titles = [
-                (" ".join(part for part in (family.format(year=year), qualifier) if part),
-                 variants)
-                for family, variants in families for year in _YEARS for qualifier in _QUALIFIERS
+                (" ".join(part for part in (family.format(year=year), qualifier) if part), variants)
+                for family, variants in families
+                for year in _YEARS
+                for qualifier in _QUALIFIERS
             ]
             rng.shuffle(titles)
             pools[kind] = titles
@@ -404,18 +522,24 @@ class SimCatalogue:
         changed = [sku for sku in self._skus if rng.random() < 0.1]
         for sku in changed:
             sku.reprices.append((0, Decimal(rng.choice(_REPRICE_FACTORS))))
-        self._changes[0] = {"retired": [], "added": [], "retired_modes": {},
-                            "repriced": [sku.code for sku in changed]}
+        self._changes[0] = {
+            "retired": [],
+            "added": [],
+            "retired_modes": {},
+            "repriced": [sku.code for sku in changed],
+        }
 
     def _new_product(self, rng, kind):
         while True:
             product_id = "DG7GMGF0" + "".join(
-                rng.choice("0123456789BCDFGHJKLMNPQRSTVWXZ") for _ in range(4))
+                rng.choice("0123456789BCDFGHJKLMNPQRSTVWXZ") for _ in range(4)
+            )
             if product_id not in self._products:
                 break
         title, variants = self._next_title(kind)
-        product = SimProduct(id=product_id, title=title, kind=kind, variants=variants,
-                             localized=rng.random() < 0.25)
+        product = SimProduct(
+            id=product_id, title=title, kind=kind, variants=variants, localized=rng.random() < 0.25
+        )
         self._products[product_id] = product
         return product
 
@@ -438,12 +562,19 @@ class SimCatalogue:
         if rng.random() < 0.18:
             for country in rng.sample(sorted(countries), rng.randint(1, 3)):
                 countries.discard(country)
-        factors = {country: Decimal("1") + Decimal(str(rng.choice(_MARKET_FACTORS)))
-                   for country in sorted(MARKETS)}
+        factors = {
+            country: Decimal("1") + Decimal(str(rng.choice(_MARKET_FACTORS)))
+            for country in sorted(MARKETS)
+        }
         sku = SimSku(
-            product=product, id=base36(len(product.skus) + 1), variant=variant,
-            countries=frozenset(countries), market_factors=factors, base_usd=base,
-            terms=terms, maximum_quantity=rng.choice((50, 500, 1000, 10000)),
+            product=product,
+            id=base36(len(product.skus) + 1),
+            variant=variant,
+            countries=frozenset(countries),
+            market_factors=factors,
+            base_usd=base,
+            terms=terms,
+            maximum_quantity=rng.choice((50, 500, 1000, 10000)),
             introduced=introduced,
             education=product.kind == PERPETUAL and rng.random() < 0.25,
         )
@@ -472,20 +603,26 @@ class SimCatalogue:
             sku.reprices.append((month, Decimal(rng.choice(_REPRICE_FACTORS))))
         added = []
         for _ in range(max(1, len(alive) // 150)):
-            parents = [sku.product for sku in remaining
-                       if len(sku.product.skus) < len(sku.product.variants)]
+            parents = [
+                sku.product
+                for sku in remaining
+                if len(sku.product.skus) < len(sku.product.variants)
+            ]
             if parents and rng.random() < 0.5:
                 product = rng.choice(parents)
             else:
                 product = self._new_product(rng, rng.choice((SUBSCRIPTION, PERPETUAL)))
             added.append(self._new_sku(rng, product, introduced=month).code)
         self._changes[month] = {
-            "retired": [sku.code for sku in retired], "added": added,
-            "repriced": [sku.code for sku in repriced], "retired_modes": modes,
+            "retired": [sku.code for sku in retired],
+            "added": added,
+            "repriced": [sku.code for sku in repriced],
+            "retired_modes": modes,
         }
 
 
 # === JSON VIEWS (shapes of the 01_/02_/03_ samples) === #
+
 
 def product_json(product, country, locale=None):
     text = product.localized_text(locale) or (product.title, product.description)
@@ -548,14 +685,17 @@ def availability_json(catalogue, sku, country, month=None):
     for term, billing in sku.terms:
         if term is None:
             continue
-        terms.append({
-            "id": catalogue_code(catalogue.seed, "term", term, billing, length=12).lower(),
-            "duration": term,
-            "description": _TERM_DESCRIPTIONS[(term, billing)],
-            "billingCycle": billing.capitalize(),
-            "cancellationPolicies": [{"refundOptions": [
-                {"sequenceId": 0, "type": "Full", "expiresAfter": "P7D"}]}],
-        })
+        terms.append(
+            {
+                "id": catalogue_code(catalogue.seed, "term", term, billing, length=12).lower(),
+                "duration": term,
+                "description": _TERM_DESCRIPTIONS[(term, billing)],
+                "billingCycle": billing.capitalize(),
+                "cancellationPolicies": [
+                    {"refundOptions": [{"sequenceId": 0, "type": "Full", "expiresAfter": "P7D"}]}
+                ],
+            }
+        )
     base = f"/products/{sku.product_id}/skus/{sku.id}/availabilities"
     return {
         "id": availability_id,

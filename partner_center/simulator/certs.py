@@ -29,8 +29,10 @@ def ensure_certificates(cert_dir, hosts):
     :return: (ca_file, server_cert_file, server_key_file)
     """
     os.makedirs(cert_dir, exist_ok=True)
-    paths = {name: os.path.join(cert_dir, name)
-             for name in (CA_FILE, CA_KEY_FILE, SERVER_FILE, SERVER_KEY_FILE)}
+    paths = {
+        name: os.path.join(cert_dir, name)
+        for name in (CA_FILE, CA_KEY_FILE, SERVER_FILE, SERVER_KEY_FILE)
+    }
     ca_cert, ca_key = _load_ca(paths[CA_FILE], paths[CA_KEY_FILE])
     if ca_cert is None:
         ca_cert, ca_key = _make_ca()
@@ -84,10 +86,12 @@ def _server_cert_usable(cert_path, key_path, ca_cert, hosts):
 
 
 def _name(common_name):
-    return x509.Name([
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Partner Center Simulator"),
-        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-    ])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Partner Center Simulator"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
 
 
 def _make_ca():
@@ -105,9 +109,15 @@ def _make_ca():
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -138,16 +148,20 @@ def _make_server_cert(ca_cert, ca_key, hosts):
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=True, key_cert_sign=False,
-                crl_sign=False, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=True,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
             critical=False,

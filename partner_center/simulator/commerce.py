@@ -48,24 +48,65 @@ PROVISIONING_FULFILLED = "Fulfilled"
 # Countries where a new customer needs organizationRegistrationNumber and a phone number
 # (Microsoft's create-a-customer doc; kept apart from the client's copy on purpose).
 REGISTRATION_NUMBER_COUNTRIES = {
-    "AM", "AZ", "BY", "HU", "KZ", "KG", "MD", "RU", "TJ", "UZ", "UA", "IN", "BR", "ZA", "PL",
-    "AE", "SA", "TR", "TH", "VN", "MM", "IQ", "SS", "VE",
+    "AM",
+    "AZ",
+    "BY",
+    "HU",
+    "KZ",
+    "KG",
+    "MD",
+    "RU",
+    "TJ",
+    "UZ",
+    "UA",
+    "IN",
+    "BR",
+    "ZA",
+    "PL",
+    "AE",
+    "SA",
+    "TR",
+    "TH",
+    "VN",
+    "MM",
+    "IQ",
+    "SS",
+    "VE",
 }
 # Required fields of a create-a-customer body: (section, camelCase field).
 CUSTOMER_REQUIRED = (
-    ("companyProfile", "domain"), ("billingProfile", "email"), ("billingProfile", "culture"),
-    ("billingProfile", "language"), ("billingProfile", "companyName"),
-    ("defaultAddress", "country"), ("defaultAddress", "city"),
-    ("defaultAddress", "addressLine1"), ("defaultAddress", "postalCode"),
-    ("defaultAddress", "firstName"), ("defaultAddress", "lastName"),
+    ("companyProfile", "domain"),
+    ("billingProfile", "email"),
+    ("billingProfile", "culture"),
+    ("billingProfile", "language"),
+    ("billingProfile", "companyName"),
+    ("defaultAddress", "country"),
+    ("defaultAddress", "city"),
+    ("defaultAddress", "addressLine1"),
+    ("defaultAddress", "postalCode"),
+    ("defaultAddress", "firstName"),
+    ("defaultAddress", "lastName"),
 )
-ADDRESS_FIELDS = ("country", "city", "state", "addressLine1", "addressLine2", "postalCode",
-                  "firstName", "lastName", "phoneNumber")
-CUSTOMER_SEARCH_FIELDS = {"domain": "domain", "companyname": "company_name",
-                          "indirectreseller": "associated_partner_id",
-                          "indirectcloudsolutionprovider": "associated_partner_id"}
-_DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$",
-                     re.IGNORECASE)
+ADDRESS_FIELDS = (
+    "country",
+    "city",
+    "state",
+    "addressLine1",
+    "addressLine2",
+    "postalCode",
+    "firstName",
+    "lastName",
+    "phoneNumber",
+)
+CUSTOMER_SEARCH_FIELDS = {
+    "domain": "domain",
+    "companyname": "company_name",
+    "indirectreseller": "associated_partner_id",
+    "indirectcloudsolutionprovider": "associated_partner_id",
+}
+_DOMAIN = re.compile(
+    r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$", re.IGNORECASE
+)
 
 
 def _lower_keys(mapping):
@@ -75,10 +116,12 @@ def _lower_keys(mapping):
 
 def _locked(method):
     """Run a read under the state lock (handlers run in parallel threads)."""
+
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         with self.state.lock:
             return method(self, *args, **kwargs)
+
     return wrapper
 
 
@@ -112,21 +155,27 @@ class Commerce:
             raise invalid("Tenant Id must be a GUID.", errors.CODE_TENANT_NOT_GUID)
         record = self.state.data["customers"].get(tenant_id.lower())
         if record is None:
-            raise not_found(f"Customer with tenant id {tenant_id} was not found.",
-                            errors.CODE_CUSTOMER_NOT_FOUND)
+            raise not_found(
+                f"Customer with tenant id {tenant_id} was not found.",
+                errors.CODE_CUSTOMER_NOT_FOUND,
+            )
         return record
 
     def add_customer(self, company_name, country, tenant_id=None, domain=None, culture=None):
         if country not in MARKETS:
-            raise invalid(f"Country {country} is not a simulated market "
-                          f"({', '.join(sorted(MARKETS))}).")
+            raise invalid(
+                f"Country {country} is not a simulated market " f"({', '.join(sorted(MARKETS))})."
+            )
         tenant_id = (tenant_id or str(uuid.uuid5(CUSTOMER_NAMESPACE, company_name))).lower()
         if not _is_guid(tenant_id):
             raise invalid("Tenant Id must be a GUID.", errors.CODE_TENANT_NOT_GUID)
         slug = "".join(char for char in company_name.lower() if char.isalnum())[:24] or "customer"
         record = {
-            "tenant_id": tenant_id, "company_name": company_name, "country": country,
-            "domain": domain or f"{slug}-sim.onmicrosoft.com", "culture": culture or "en-US",
+            "tenant_id": tenant_id,
+            "company_name": company_name,
+            "country": country,
+            "domain": domain or f"{slug}-sim.onmicrosoft.com",
+            "culture": culture or "en-US",
         }
         with self.state.mutate() as data:
             data["customers"][tenant_id] = record
@@ -189,21 +238,29 @@ class Commerce:
         with self.state.mutate() as data:
             wanted = record["domain"].lower()
             if any(other["domain"].lower() == wanted for other in data["customers"].values()):
-                raise SimError(409, errors.CODE_DOMAIN_EXISTS,
-                               f"The domain {record['domain']} is already in use: choose "
-                               "another domain prefix.")
+                raise SimError(
+                    409,
+                    errors.CODE_DOMAIN_EXISTS,
+                    f"The domain {record['domain']} is already in use: choose "
+                    "another domain prefix.",
+                )
             data["customers"][record["tenant_id"]] = record
         answer = self.customer_json(record)
         # Partner Center answers the first admin's credentials once; they are never stored.
-        answer["userCredentials"] = {"userName": f"admin@{record['domain']}",
-                                     "password": secrets.token_urlsafe(12)}
+        answer["userCredentials"] = {
+            "userName": f"admin@{record['domain']}",
+            "password": secrets.token_urlsafe(12),
+        }
         return answer
 
     def _new_customer_record(self, body):
         company = _section(_section(body).get("companyprofile"))
         billing = _section(_section(body).get("billingprofile"))
-        sections = {"companyProfile": company, "billingProfile": billing,
-                    "defaultAddress": _section(billing.get("defaultaddress"))}
+        sections = {
+            "companyProfile": company,
+            "billingProfile": billing,
+            "defaultAddress": _section(billing.get("defaultaddress")),
+        }
 
         def read(section, name):
             return _text(sections[section].get(name.lower()))
@@ -211,26 +268,44 @@ class Commerce:
         country = read("defaultAddress", "country").upper()
         required = list(CUSTOMER_REQUIRED)
         if country in REGISTRATION_NUMBER_COUNTRIES:
-            required += [("defaultAddress", "phoneNumber"),
-                         ("companyProfile", "organizationRegistrationNumber")]
+            required += [
+                ("defaultAddress", "phoneNumber"),
+                ("companyProfile", "organizationRegistrationNumber"),
+            ]
         missing = [f"{section}.{name}" for section, name in required if not read(section, name)]
         if missing:
             description = f"Required fields are missing: {', '.join(missing)}."
-            raise SimError(400, errors.CODE_INVALID_REQUEST, description, body={
-                "code": errors.CODE_INVALID_REQUEST, "description": description,
-                "data": missing, "source": "PartnerCenter"})
+            raise SimError(
+                400,
+                errors.CODE_INVALID_REQUEST,
+                description,
+                body={
+                    "code": errors.CODE_INVALID_REQUEST,
+                    "description": description,
+                    "data": missing,
+                    "source": "PartnerCenter",
+                },
+            )
         self._check_new_customer_values(read, country)
-        address = {name: read("defaultAddress", name) for name in ADDRESS_FIELDS
-                   if read("defaultAddress", name)}
+        address = {
+            name: read("defaultAddress", name)
+            for name in ADDRESS_FIELDS
+            if read("defaultAddress", name)
+        }
         address["country"] = country
         return {
-            "tenant_id": new_guid(), "company_name": read("billingProfile", "companyName"),
-            "country": country, "domain": read("companyProfile", "domain"),
+            "tenant_id": new_guid(),
+            "company_name": read("billingProfile", "companyName"),
+            "country": country,
+            "domain": read("companyProfile", "domain"),
             "culture": read("billingProfile", "culture"),
             "language": read("billingProfile", "language"),
-            "email": read("billingProfile", "email"), "address": address,
-            "organization_registration_number":
-                read("companyProfile", "organizationRegistrationNumber") or None,
+            "email": read("billingProfile", "email"),
+            "address": address,
+            "organization_registration_number": read(
+                "companyProfile", "organizationRegistrationNumber"
+            )
+            or None,
             "created": self.state.now(),
         }
 
@@ -238,15 +313,18 @@ class Commerce:
     def _check_new_customer_values(read, country):
         domain = read("companyProfile", "domain")
         if not _DOMAIN.match(domain):
-            raise invalid(f"companyProfile.domain {domain!r} is not a domain name such as "
-                          "contoso.onmicrosoft.com.")
+            raise invalid(
+                f"companyProfile.domain {domain!r} is not a domain name such as "
+                "contoso.onmicrosoft.com."
+            )
         if "@" not in read("billingProfile", "email"):
             raise invalid("billingProfile.email is not an email address.")
         if len(read("billingProfile", "language")) != 2:
             raise invalid("billingProfile.language must be a two-letter language code.")
         if country not in MARKETS:
-            raise invalid(f"Country {country} is not a simulated market "
-                          f"({', '.join(sorted(MARKETS))}).")
+            raise invalid(
+                f"Country {country} is not a simulated market " f"({', '.join(sorted(MARKETS))})."
+            )
 
     @_locked
     def list_customers(self, filter_text=None, size=None, continuation=None):
@@ -261,16 +339,22 @@ class Commerce:
         match = _customer_filter(filter_text)
         page_size = _page_size(size)
         records = [record for record in self.state.data["customers"].values() if match(record)]
-        page = records[offset:offset + page_size] if page_size else records[offset:]
-        body = collection([self.customer_summary_json(record) for record in page],
-                          "/customers", total=len(records))
+        page = records[offset : offset + page_size] if page_size else records[offset:]
+        body = collection(
+            [self.customer_summary_json(record) for record in page],
+            "/customers",
+            total=len(records),
+        )
         following = offset + len(page)
         if page_size and following < len(records):
-            token = base64.urlsafe_b64encode(json.dumps(
-                {"filter": filter_text, "offset": following}).encode()).decode()
+            token = base64.urlsafe_b64encode(
+                json.dumps({"filter": filter_text, "offset": following}).encode()
+            ).decode()
             body["links"]["next"] = {
-                "uri": f"/customers?size={page_size}&seekOperation=Next", "method": "GET",
-                "headers": [{"key": "MS-ContinuationToken", "value": token}]}
+                "uri": f"/customers?size={page_size}&seekOperation=Next",
+                "method": "GET",
+                "headers": [{"key": "MS-ContinuationToken", "value": token}],
+            }
         return body
 
     # === CARTS === #
@@ -281,8 +365,13 @@ class Commerce:
         lines = self._cart_lines(customer, body)
         now = self.state.now()
         cart = {
-            "id": new_guid(), "tenant": customer["tenant_id"], "created": now, "modified": now,
-            "status": "Active", "lines": lines, "order_ids": [],
+            "id": new_guid(),
+            "tenant": customer["tenant_id"],
+            "created": now,
+            "modified": now,
+            "status": "Active",
+            "lines": lines,
+            "order_ids": [],
         }
         with self.state.mutate() as data:
             data["carts"][cart["id"]] = cart
@@ -321,11 +410,15 @@ class Commerce:
     @staticmethod
     def _check_cart_open(cart):
         if cart["status"] == "Processing":
-            raise SimError(409, errors.CODE_CART_IN_PROGRESS,
-                           "The cart is being processed; wait and read the customer's orders.")
+            raise SimError(
+                409,
+                errors.CODE_CART_IN_PROGRESS,
+                "The cart is being processed; wait and read the customer's orders.",
+            )
         if cart["status"] == "Ordered":
-            raise invalid("The cart has already been submitted.",
-                          errors.CODE_CART_ALREADY_SUBMITTED)
+            raise invalid(
+                "The cart has already been submitted.", errors.CODE_CART_ALREADY_SUBMITTED
+            )
 
     def _normalize_line(self, item, index):
         if not isinstance(item, dict):
@@ -334,8 +427,16 @@ class Commerce:
         quantity = fields.get("quantity")
         if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
             raise invalid(f"Line item {index}: quantity must be a positive integer.")
-        known = {"id", "catalogitemid", "quantity", "billingcycle", "termduration",
-                 "friendlyname", "provisioningcontext", "attributes"}
+        known = {
+            "id",
+            "catalogitemid",
+            "quantity",
+            "billingcycle",
+            "termduration",
+            "friendlyname",
+            "provisioningcontext",
+            "attributes",
+        }
         return {
             "id": fields.get("id", index),
             "catalog_item_id": str(fields.get("catalogitemid") or ""),
@@ -352,33 +453,42 @@ class Commerce:
         """Check a line against the current catalogue; return (sku, availability_id)."""
         parts = line["catalog_item_id"].split(":")
         if len(parts) != 3:
-            raise invalid(f"catalogItemId {line['catalog_item_id']!r} is not "
-                          "ProductId:SkuId:AvailabilityId.")
+            raise invalid(
+                f"catalogItemId {line['catalog_item_id']!r} is not "
+                "ProductId:SkuId:AvailabilityId."
+            )
         product_id, sku_id, availability_id = parts
         sku = self.catalogue.sku(product_id, sku_id)
         month = self.catalogue.month
         current = self.catalogue.availability_id(product_id, sku_id, month)
         if sku is None or not sku.purchasable(month) or availability_id != current:
-            raise not_found(f"The catalog item {line['catalog_item_id']} is not available: "
-                            "read the SKU's availabilities again.",
-                            errors.CODE_STALE_AVAILABILITY)
+            raise not_found(
+                f"The catalog item {line['catalog_item_id']} is not available: "
+                "read the SKU's availabilities again.",
+                errors.CODE_STALE_AVAILABILITY,
+            )
         if customer["country"] not in sku.countries:
-            raise invalid(f"The catalog item {product_id}:{sku_id} is not sold in "
-                          f"{customer['country']}.", errors.CODE_NOT_SOLD_IN_COUNTRY)
+            raise invalid(
+                f"The catalog item {product_id}:{sku_id} is not sold in " f"{customer['country']}.",
+                errors.CODE_NOT_SOLD_IN_COUNTRY,
+            )
         term = line["term_duration"]
         if sku.kind == PERPETUAL and term in ("", None):
             term = None
         if not sku.has_term(term, line["billing_cycle"]):
-            raise invalid(f"Line item {line['id']}: {sku.code} is not sold with billingCycle "
-                          f"{line['billing_cycle']!r} and termDuration {term!r}.")
+            raise invalid(
+                f"Line item {line['id']}: {sku.code} is not sold with billingCycle "
+                f"{line['billing_cycle']!r} and termDuration {term!r}."
+            )
         if line["quantity"] > sku.maximum_quantity:
             raise invalid(f"Line item {line['id']}: at most {sku.maximum_quantity} allowed.")
         return sku, availability_id
 
     def _unit_price(self, customer, sku, line):
         term = line["term_duration"] if sku.kind == SUBSCRIPTION else None
-        price = self.catalogue.price(sku.product_id, sku.id, term, line["billing_cycle"],
-                                     customer["country"])
+        price = self.catalogue.price(
+            sku.product_id, sku.id, term, line["billing_cycle"], customer["country"]
+        )
         return price if price is not None else money(0)
 
     def cart_json(self, cart):
@@ -389,11 +499,15 @@ class Commerce:
             product_id, sku_id = line["catalog_item_id"].split(":")[:2]
             sku = self.catalogue.sku(product_id, sku_id)
             item = dict(line["extra"])
-            item.update({
-                "id": line["id"], "catalogItemId": line["catalog_item_id"],
-                "quantity": line["quantity"], "currencyCode": currency,
-                "billingCycle": line["billing_cycle"],
-            })
+            item.update(
+                {
+                    "id": line["id"],
+                    "catalogItemId": line["catalog_item_id"],
+                    "quantity": line["quantity"],
+                    "currencyCode": currency,
+                    "billingCycle": line["billing_cycle"],
+                }
+            )
             if line["term_duration"]:
                 item["termDuration"] = line["term_duration"]
             if line["friendly_name"] is not None:
@@ -453,50 +567,75 @@ class Commerce:
             groups.setdefault(line["billing_cycle"], []).append((line, sku, availability_id))
         now = self.state.now()
         complete_at = now + float(self.settings.order_complete_delay)
-        fulfil_at = now + max(float(self.settings.fulfilment_delay),
-                              float(self.settings.order_complete_delay))
+        fulfil_at = now + max(
+            float(self.settings.fulfilment_delay), float(self.settings.order_complete_delay)
+        )
         orders = []
         for billing_cycle, entries in groups.items():
             order = {
-                "id": new_order_id(), "alternate_id": new_alternate_id(),
-                "tenant": customer["tenant_id"], "cart_id": cart["id"],
-                "billing_cycle": billing_cycle, "currency": MARKETS[customer["country"]][0],
-                "country": customer["country"], "created": now, "complete_at": complete_at,
-                "fulfil_at": fulfil_at, "lines": [],
+                "id": new_order_id(),
+                "alternate_id": new_alternate_id(),
+                "tenant": customer["tenant_id"],
+                "cart_id": cart["id"],
+                "billing_cycle": billing_cycle,
+                "currency": MARKETS[customer["country"]][0],
+                "country": customer["country"],
+                "created": now,
+                "complete_at": complete_at,
+                "fulfil_at": fulfil_at,
+                "lines": [],
             }
             for number, (line, sku, availability_id) in enumerate(entries):
-                order["lines"].append(self._order_line(customer, order, number, line, sku,
-                                                       availability_id))
+                order["lines"].append(
+                    self._order_line(customer, order, number, line, sku, availability_id)
+                )
             self.state.data["orders"][order["id"]] = order
             orders.append(order)
         return orders
 
     def _order_line(self, customer, order, number, line, sku, availability_id):
         record = {
-            "number": number, "product_id": sku.product_id, "sku_id": sku.id,
-            "availability_id": availability_id, "kind": sku.kind,
+            "number": number,
+            "product_id": sku.product_id,
+            "sku_id": sku.id,
+            "availability_id": availability_id,
+            "kind": sku.kind,
             "term": line["term_duration"] if sku.kind == SUBSCRIPTION else None,
-            "billing": line["billing_cycle"], "quantity": line["quantity"],
-            "friendly_name": line["friendly_name"] or sku.title, "offer_name": sku.title,
+            "billing": line["billing_cycle"],
+            "quantity": line["quantity"],
+            "friendly_name": line["friendly_name"] or sku.title,
+            "offer_name": sku.title,
             "provisioning_context": line["provisioning_context"],
             "attributes": line["attributes"],
             "unit_price": str(self._unit_price(customer, sku, line)),
-            "subscription_id": None, "cancelled": False,
+            "subscription_id": None,
+            "cancelled": False,
         }
         if sku.kind == SUBSCRIPTION:
             record["subscription_id"] = new_guid()
             start = order["created"]
             self.state.data["subscriptions"][record["subscription_id"]] = {
-                "id": record["subscription_id"], "tenant": order["tenant"],
-                "order_id": order["id"], "line_number": number,
-                "product_id": sku.product_id, "sku_id": sku.id,
-                "availability_id": availability_id, "offer_name": sku.title,
-                "friendly_name": record["friendly_name"], "quantity": line["quantity"],
-                "term": record["term"], "billing": line["billing_cycle"],
-                "country": order["country"], "created": start, "visible_at": order["fulfil_at"],
-                "start": start, "commitment_end": end_of_term(start, record["term"]),
+                "id": record["subscription_id"],
+                "tenant": order["tenant"],
+                "order_id": order["id"],
+                "line_number": number,
+                "product_id": sku.product_id,
+                "sku_id": sku.id,
+                "availability_id": availability_id,
+                "offer_name": sku.title,
+                "friendly_name": record["friendly_name"],
+                "quantity": line["quantity"],
+                "term": record["term"],
+                "billing": line["billing_cycle"],
+                "country": order["country"],
+                "created": start,
+                "visible_at": order["fulfil_at"],
+                "start": start,
+                "commitment_end": end_of_term(start, record["term"]),
                 "cancel_until": _cancel_deadline(start, SUBSCRIPTION_CANCEL_DAYS),
-                "auto_renew": True, "status": "active", "version": 1,
+                "auto_renew": True,
+                "status": "active",
+                "version": 1,
             }
         return record
 
@@ -507,8 +646,11 @@ class Commerce:
         self.customer(tenant_id)
         now = self.state.now()
         lag = 0 if include_lagging else float(self.settings.order_list_lag)
-        orders = [order for order in self.state.data["orders"].values()
-                  if order["tenant"] == tenant_id.lower() and order["created"] + lag <= now]
+        orders = [
+            order
+            for order in self.state.data["orders"].values()
+            if order["tenant"] == tenant_id.lower() and order["created"] + lag <= now
+        ]
         orders.sort(key=lambda order: order["created"])
         items = [self.order_json(order) for order in orders]
         return collection(items, f"/customers/{tenant_id.lower()}/orders")
@@ -534,8 +676,11 @@ class Commerce:
         now = self.state.now()
         base = f"/customers/{order['tenant']}/orders/{order['id']}"
         lines = [self._order_line_json(order, line, now) for line in order["lines"]]
-        total = sum(money(line["unit_price"]) * line["quantity"]
-                    for line in order["lines"] if not line["cancelled"])
+        total = sum(
+            money(line["unit_price"]) * line["quantity"]
+            for line in order["lines"]
+            if not line["cancelled"]
+        )
         return {
             "id": order["id"],
             "alternateId": order["alternate_id"],
@@ -558,8 +703,7 @@ class Commerce:
         }
 
     def _order_line_json(self, order, line, now):
-        product, sku, availability = (line["product_id"], line["sku_id"],
-                                      line["availability_id"])
+        product, sku, availability = (line["product_id"], line["sku_id"], line["availability_id"])
         country = order["country"]
         offer_id = _line_offer_id(line)
         item = {
@@ -575,13 +719,15 @@ class Commerce:
                 "sku": link(f"/products/{product}/skus/{sku}?country={country}"),
                 "availability": link(
                     f"/products/{product}/skus/{sku}/availabilities/{availability}"
-                    f"?country={country}"),
+                    f"?country={country}"
+                ),
             },
         }
         if line["subscription_id"] and now >= order["fulfil_at"]:
             item["subscriptionId"] = line["subscription_id"]
             item["links"]["subscription"] = link(
-                f"/customers/{order['tenant']}/subscriptions/{line['subscription_id']}")
+                f"/customers/{order['tenant']}/subscriptions/{line['subscription_id']}"
+            )
         if line["provisioning_context"]:
             item["provisioningContext"] = line["provisioning_context"]
         if line["attributes"] is not None:
@@ -595,19 +741,21 @@ class Commerce:
         items = []
         for line in order["lines"]:
             if line["cancelled"] or now < order["complete_at"]:
-                status = (PROVISIONING_UNFULFILLED if line["cancelled"]
-                          else PROVISIONING_PENDING)
+                status = PROVISIONING_UNFULFILLED if line["cancelled"] else PROVISIONING_PENDING
             elif now < order["fulfil_at"]:
                 status = PROVISIONING_UNFULFILLED
             else:
                 status = PROVISIONING_FULFILLED
-            items.append({
-                "orderLineItemId": line["number"],
-                "lineItemNumber": line["number"],
-                "status": status,
-                "quantityProvisioningInformation": [
-                    {"quantity": line["quantity"], "status": status}],
-            })
+            items.append(
+                {
+                    "orderLineItemId": line["number"],
+                    "lineItemNumber": line["number"],
+                    "status": status,
+                    "quantityProvisioningInformation": [
+                        {"quantity": line["quantity"], "status": status}
+                    ],
+                }
+            )
         return collection(items)
 
     @_locked
@@ -620,8 +768,7 @@ class Commerce:
             order = self._order(tenant_id, order_id)
             items = [_lower_keys(item) for item in fields.get("lineitems") or []]
             wanted = {item.get("lineitemnumber") for item in items}
-            lines = [line for line in order["lines"]
-                     if not wanted or line["number"] in wanted]
+            lines = [line for line in order["lines"] if not wanted or line["number"] in wanted]
             by_number = {line["number"]: line for line in lines}
             for item in items:
                 line = by_number.get(item.get("lineitemnumber"))
@@ -633,8 +780,7 @@ class Commerce:
             for line in lines:
                 line["cancelled"] = True
                 if line["subscription_id"]:
-                    self.state.data["subscriptions"][line["subscription_id"]]["status"] = (
-                        "deleted")
+                    self.state.data["subscriptions"][line["subscription_id"]]["status"] = "deleted"
         return self.order_json(order)
 
     def _check_line_cancellable(self, order, line, now):
@@ -644,8 +790,10 @@ class Commerce:
             subscription = self.state.data["subscriptions"][line["subscription_id"]]
             deadline = self._subscription_view(subscription, now)["cancel_until"]
         if now > deadline:
-            raise invalid("The cancellation window for this purchase has passed.",
-                          errors.CODE_CANCELLATION_WINDOW_PASSED)
+            raise invalid(
+                "The cancellation window for this purchase has passed.",
+                errors.CODE_CANCELLATION_WINDOW_PASSED,
+            )
 
     # === SUBSCRIPTIONS === #
 
@@ -657,7 +805,8 @@ class Commerce:
         items = [
             self.subscription_json(subscription)
             for subscription in self.state.data["subscriptions"].values()
-            if subscription["tenant"] == tenant_id.lower() and now >= subscription["visible_at"]
+            if subscription["tenant"] == tenant_id.lower()
+            and now >= subscription["visible_at"]
             and (order_id is None or subscription["order_id"] == order_id)
         ]
         return collection(items)
@@ -670,15 +819,19 @@ class Commerce:
     def _subscription(self, tenant_id, subscription_id):
         self.customer(tenant_id)
         subscription = self.state.data["subscriptions"].get(subscription_id.lower())
-        if (subscription is None or subscription["tenant"] != tenant_id.lower()
-                or self.state.now() < subscription["visible_at"]):
+        if (
+            subscription is None
+            or subscription["tenant"] != tenant_id.lower()
+            or self.state.now() < subscription["visible_at"]
+        ):
             raise not_found(f"Subscription {subscription_id} was not found.")
         return subscription
 
     def _subscription_view(self, subscription, now):
         """Term dates and status as of ``now``, applying renewals and expiry lazily."""
-        view = {key: subscription[key] for key in
-                ("start", "commitment_end", "cancel_until", "status")}
+        view = {
+            key: subscription[key] for key in ("start", "commitment_end", "cancel_until", "status")
+        }
         view["renewing"] = False
         while view["status"] == "active" and now >= view["commitment_end"] + DAY:
             if not subscription["auto_renew"]:
@@ -693,11 +846,15 @@ class Commerce:
 
     def subscription_json(self, subscription):
         view = self._subscription_view(subscription, self.state.now())
-        product, sku, availability = (subscription["product_id"], subscription["sku_id"],
-                                      subscription["availability_id"])
+        product, sku, availability = (
+            subscription["product_id"],
+            subscription["sku_id"],
+            subscription["availability_id"],
+        )
         country = subscription["country"]
-        etag = base64.b64encode(json.dumps(
-            {"id": subscription["id"], "version": subscription["version"]}).encode()).decode()
+        etag = base64.b64encode(
+            json.dumps({"id": subscription["id"], "version": subscription["version"]}).encode()
+        ).decode()
         return {
             "id": subscription["id"],
             "offerId": f"{product}:{sku}:{availability}",
@@ -727,10 +884,13 @@ class Commerce:
             "links": {
                 "product": link(f"/products/{product}?country={country}"),
                 "sku": link(f"/products/{product}/skus/{sku}?country={country}"),
-                "availability": link(f"/products/{product}/skus/{sku}/availabilities/"
-                                     f"{availability}?country={country}"),
-                "self": link(f"/customers/{subscription['tenant']}/subscriptions/"
-                             f"{subscription['id']}"),
+                "availability": link(
+                    f"/products/{product}/skus/{sku}/availabilities/"
+                    f"{availability}?country={country}"
+                ),
+                "self": link(
+                    f"/customers/{subscription['tenant']}/subscriptions/" f"{subscription['id']}"
+                ),
             },
             "publisherName": "Microsoft",
             "orderId": subscription["order_id"],
@@ -754,20 +914,28 @@ class Commerce:
                 return 200, self.subscription_json(subscription), None
             operation_id = new_guid()
             self.state.data["operations"][operation_id] = {
-                "id": operation_id, "tenant": subscription["tenant"],
-                "subscription_id": subscription["id"], "changes": changes,
-                "apply_at": self.state.now() + float(accepted_delay), "done": False,
+                "id": operation_id,
+                "tenant": subscription["tenant"],
+                "subscription_id": subscription["id"],
+                "changes": changes,
+                "apply_at": self.state.now() + float(accepted_delay),
+                "done": False,
             }
-        location = (f"/customers/{subscription['tenant']}/subscriptions/{subscription['id']}"
-                    f"/operations/{operation_id}")
+        location = (
+            f"/customers/{subscription['tenant']}/subscriptions/{subscription['id']}"
+            f"/operations/{operation_id}"
+        )
         return 202, None, location
 
     def _subscription_changes(self, subscription, fields):
         now = self.state.now()
         view = self._subscription_view(subscription, now)
         if view["renewing"]:
-            raise SimError(409, errors.CODE_ORDER_IN_PROGRESS,
-                           "The subscription is being renewed; retry in a few minutes.")
+            raise SimError(
+                409,
+                errors.CODE_ORDER_IN_PROGRESS,
+                "The subscription is being renewed; retry in a few minutes.",
+            )
         changes = {"auto_renew": bool(fields.get("autorenewenabled", False))}
         if "friendlyname" in fields and fields["friendlyname"]:
             changes["friendly_name"] = str(fields["friendlyname"])
@@ -775,16 +943,22 @@ class Commerce:
         if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
             raise invalid("quantity must be a positive integer.")
         if quantity < subscription["quantity"] and now > view["cancel_until"]:
-            raise invalid("The quantity can only be reduced within the cancellation window.",
-                          errors.CODE_CANCELLATION_WINDOW_PASSED)
+            raise invalid(
+                "The quantity can only be reduced within the cancellation window.",
+                errors.CODE_CANCELLATION_WINDOW_PASSED,
+            )
         changes["quantity"] = quantity
         status = str(fields.get("status") or view["status"]).lower()
         if status != view["status"]:
             if status == "deleted" and now > view["cancel_until"]:
-                raise invalid("The cancellation window for this subscription has passed.",
-                              errors.CODE_CANCELLATION_WINDOW_PASSED)
+                raise invalid(
+                    "The cancellation window for this subscription has passed.",
+                    errors.CODE_CANCELLATION_WINDOW_PASSED,
+                )
             if status not in ("deleted", "suspended", "active") or view["status"] in (
-                    "deleted", "expired"):
+                "deleted",
+                "expired",
+            ):
                 raise invalid(f"A {view['status']} subscription cannot become {status}.")
             changes["status"] = status
         changes["view"] = {key: view[key] for key in ("start", "commitment_end", "cancel_until")}
@@ -800,8 +974,11 @@ class Commerce:
 
     def _apply_due_operations(self):
         now = self.state.now()
-        due = [operation for operation in self.state.data["operations"].values()
-               if not operation["done"] and operation["apply_at"] <= now]
+        due = [
+            operation
+            for operation in self.state.data["operations"].values()
+            if not operation["done"] and operation["apply_at"] <= now
+        ]
         if not due:
             return
         with self.state.mutate() as data:
@@ -814,16 +991,21 @@ class Commerce:
     def operation_json(self, tenant_id, subscription_id, operation_id):
         self._apply_due_operations()
         operation = self.state.data["operations"].get(operation_id)
-        if (operation is None or operation["tenant"] != tenant_id.lower()
-                or operation["subscription_id"] != subscription_id.lower()):
+        if (
+            operation is None
+            or operation["tenant"] != tenant_id.lower()
+            or operation["subscription_id"] != subscription_id.lower()
+        ):
             raise not_found(f"Operation {operation_id} was not found.")
         resource = f"/customers/{operation['tenant']}/subscriptions/{subscription_id}"
         return {
             "id": operation_id,
             "status": "succeeded" if operation["done"] else "inProgress",
             "resourceLocation": resource,
-            "links": {"self": link(f"{resource}/operations/{operation_id}"),
-                      "resource": link(resource)},
+            "links": {
+                "self": link(f"{resource}/operations/{operation_id}"),
+                "resource": link(resource),
+            },
             "attributes": {"objectType": "SubscriptionOperation"},
         }
 
@@ -836,9 +1018,14 @@ class Commerce:
             return collection([])
         now = self.state.now()
         items = []
-        orders = sorted((order for order in self.state.data["orders"].values()
-                         if order["tenant"] == tenant_id.lower()),
-                        key=lambda order: order["created"])
+        orders = sorted(
+            (
+                order
+                for order in self.state.data["orders"].values()
+                if order["tenant"] == tenant_id.lower()
+            ),
+            key=lambda order: order["created"],
+        )
         for order in orders:
             for line in order["lines"]:
                 item = self._entitlement_json(order, line, now, show_expiry)
@@ -853,8 +1040,11 @@ class Commerce:
             return None
         item = {
             "includedEntitlements": [],
-            "referenceOrder": {"id": order["id"], "lineItemId": str(line["number"]),
-                               "alternateId": order["alternate_id"]},
+            "referenceOrder": {
+                "id": order["id"],
+                "lineItemId": str(line["number"]),
+                "alternateId": order["alternate_id"],
+            },
             "productId": line["product_id"],
             "quantity": line["quantity"],
             "entitledArtifacts": [],
@@ -883,8 +1073,10 @@ def _customer_filter(filter_text):
         raise invalid("filter must be a JSON object {Field, Value, Operator}.") from None
     attribute = CUSTOMER_SEARCH_FIELDS.get(str(search.get("field", "")).lower())
     if attribute is None:
-        raise invalid("filter Field must be Domain, CompanyName, IndirectReseller or "
-                      "IndirectCloudSolutionProvider.")
+        raise invalid(
+            "filter Field must be Domain, CompanyName, IndirectReseller or "
+            "IndirectCloudSolutionProvider."
+        )
     if str(search.get("operator", "")).lower() != "starts_with":
         raise invalid("starts_with is the only filter Operator customers support.")
     prefix = str(search.get("value") or "").lower()

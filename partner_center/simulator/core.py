@@ -85,8 +85,7 @@ class Simulator(Dispatcher):
                 hosts.append(self.settings.host)
             self.ca_file, cert_file, key_file = ensure_certificates(cert_dir, hosts)
             context = make_ssl_context(cert_file, key_file)
-        self._server = SimulatorHTTPServer((self.settings.host, self.settings.port), self,
-                                           context)
+        self._server = SimulatorHTTPServer((self.settings.host, self.settings.port), self, context)
         self._thread = serve_in_thread(self._server)
         _logger.info("Partner Center simulator listening on %s", self.base_url)
         return self
@@ -166,9 +165,15 @@ class Simulator(Dispatcher):
     @property
     def customers(self):
         with self.state.lock:
-            return [{"tenant_id": record["tenant_id"], "company_name": record["company_name"],
-                     "country": record["country"], "domain": record["domain"]}
-                    for record in self.state.data["customers"].values()]
+            return [
+                {
+                    "tenant_id": record["tenant_id"],
+                    "company_name": record["company_name"],
+                    "country": record["country"],
+                    "domain": record["domain"],
+                }
+                for record in self.state.data["customers"].values()
+            ]
 
     # === CONTROL (same as the /admin endpoints) === #
 
@@ -186,10 +191,13 @@ class Simulator(Dispatcher):
         unknown = set(values) - set(LIVE_SETTINGS)
         if unknown:
             raise ValueError(f"not a live setting: {', '.join(sorted(unknown))}")
-        coerced = {name: _coerce(getattr(self.settings, name), value)
-                   for name, value in values.items()}
-        if any(isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0
-               for value in coerced.values()):
+        coerced = {
+            name: _coerce(getattr(self.settings, name), value) for name, value in values.items()
+        }
+        if any(
+            isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0
+            for value in coerced.values()
+        ):
             raise ValueError("settings cannot be negative")
         for name, value in coerced.items():
             setattr(self.settings, name, value)
@@ -246,11 +254,16 @@ class Simulator(Dispatcher):
         with self.state.lock:
             data = self.state.data
             return {
-                "status": "ok", "baseUrl": self.base_url if self._server else None,
-                "now": iso_timestamp(self.state.now()), "month": self.settings.month,
-                "skuCount": self.settings.sku_count, "seed": self.settings.seed,
-                "customers": len(data["customers"]), "orders": len(data["orders"]),
-                "subscriptions": len(data["subscriptions"]), "faults": len(self.faults.rules()),
+                "status": "ok",
+                "baseUrl": self.base_url if self._server else None,
+                "now": iso_timestamp(self.state.now()),
+                "month": self.settings.month,
+                "skuCount": self.settings.sku_count,
+                "seed": self.settings.seed,
+                "customers": len(data["customers"]),
+                "orders": len(data["orders"]),
+                "subscriptions": len(data["subscriptions"]),
+                "faults": len(self.faults.rules()),
             }
 
     # === ROUTES === #
@@ -268,8 +281,13 @@ class Simulator(Dispatcher):
         add("GET", _SKU + "$", self._sku, "api")
         add("GET", _SKU + "/availabilities$", self._availabilities, "api")
         add("GET", _SKU + "/availabilities/(?P<availability>[^/]+)$", self._availability, "api")
-        add("GET", r"^/v1\.0/sales/pricesheets\(Market='(?P<market>[^']*)',"
-                   r"PricesheetView='(?P<view>[^']*)'\)/\$value$", self._pricesheet, "pricesheet")
+        add(
+            "GET",
+            r"^/v1\.0/sales/pricesheets\(Market='(?P<market>[^']*)',"
+            r"PricesheetView='(?P<view>[^']*)'\)/\$value$",
+            self._pricesheet,
+            "pricesheet",
+        )
         add("GET", r"^/v1/customers$", self._customers, "api")
         add("POST", r"^/v1/customers$", self._create_customer, "api")
         add("GET", _CUSTOMER + "$", self._customer, "api")
@@ -280,15 +298,27 @@ class Simulator(Dispatcher):
         add("GET", _CUSTOMER + "/orders$", self._orders, "api")
         add("GET", _CUSTOMER + "/orders/(?P<order>[^/]+)$", self._order, "api")
         add("PATCH", _CUSTOMER + "/orders/(?P<order>[^/]+)$", self._patch_order, "api")
-        add("GET", _CUSTOMER + "/orders/(?P<order>[^/]+)/provisioningstatus$",
-            self._provisioning_status, "api")
+        add(
+            "GET",
+            _CUSTOMER + "/orders/(?P<order>[^/]+)/provisioningstatus$",
+            self._provisioning_status,
+            "api",
+        )
         add("GET", _CUSTOMER + "/subscriptions$", self._subscriptions, "api")
-        add("GET", _CUSTOMER + "/subscriptions/(?P<subscription>[^/]+)$", self._subscription,
-            "api")
-        add("PATCH", _CUSTOMER + "/subscriptions/(?P<subscription>[^/]+)$",
-            self._patch_subscription, "api")
-        add("GET", _CUSTOMER + "/subscriptions/(?P<subscription>[^/]+)/operations/"
-                               "(?P<operation>[^/]+)$", self._subscription_operation, "api")
+        add("GET", _CUSTOMER + "/subscriptions/(?P<subscription>[^/]+)$", self._subscription, "api")
+        add(
+            "PATCH",
+            _CUSTOMER + "/subscriptions/(?P<subscription>[^/]+)$",
+            self._patch_subscription,
+            "api",
+        )
+        add(
+            "GET",
+            _CUSTOMER + "/subscriptions/(?P<subscription>[^/]+)/operations/"
+            "(?P<operation>[^/]+)$",
+            self._subscription_operation,
+            "api",
+        )
         add("GET", _CUSTOMER + "/entitlements$", self._entitlements, "api")
         return router
 
@@ -302,13 +332,15 @@ class Simulator(Dispatcher):
         add("DELETE", r"^/admin/faults$", self._admin_clear_faults)
         add("GET", r"^/admin/settings$", lambda request: Reply(body=self.settings.live_values()))
         add("POST", r"^/admin/settings$", self._admin_settings)
-        add("POST", r"^/admin/settings/reset$",
-            lambda request: Reply(body=self.reset_settings()))
+        add("POST", r"^/admin/settings/reset$", lambda request: Reply(body=self.reset_settings()))
         add("GET", r"^/admin/customers$", lambda request: Reply(body=self.customers))
         add("POST", r"^/admin/customers$", self._admin_add_customer)
         add("GET", r"^/admin/customers/(?P<tenant>[^/]+)/orders$", self._admin_orders)
-        add("POST", r"^/admin/refresh-tokens$",
-            lambda request: Reply(201, {"refresh_token": self.issue_refresh_token()}))
+        add(
+            "POST",
+            r"^/admin/refresh-tokens$",
+            lambda request: Reply(201, {"refresh_token": self.issue_refresh_token()}),
+        )
         add("POST", r"^/admin/refresh-tokens/revoke$", self._admin_revoke)
         add("POST", r"^/admin/access-tokens/expire$", self._admin_expire_tokens)
         add("POST", r"^/admin/clock$", self._admin_clock)
@@ -322,8 +354,13 @@ class Simulator(Dispatcher):
     def _openid(self, request):
         tenant = request.params["tenant"]
         if not self.tokens.known_tenant(tenant):
-            return Reply(400, {"error": "invalid_tenant",
-                               "error_description": f"AADSTS90002: Tenant '{tenant}' not found."})
+            return Reply(
+                400,
+                {
+                    "error": "invalid_tenant",
+                    "error_description": f"AADSTS90002: Tenant '{tenant}' not found.",
+                },
+            )
         return Reply(body=self.tokens.openid_configuration(tenant))
 
     def _authorize(self, request):
@@ -354,17 +391,22 @@ class Simulator(Dispatcher):
         country = self._country(request)
         view = request.arg("targetView") or ""
         if view.lower() not in ("software", "softwaresubscriptions", "softwareperpetual"):
-            raise invalid("targetView must be Software, SoftwareSubscriptions or "
-                          "SoftwarePerpetual in this simulator.")
-        items = [product_json(product, country, request.locale)
-                 for product in self.catalogue.products(country, view)]
+            raise invalid(
+                "targetView must be Software, SoftwareSubscriptions or "
+                "SoftwarePerpetual in this simulator."
+            )
+        items = [
+            product_json(product, country, request.locale)
+            for product in self.catalogue.products(country, view)
+        ]
         return Reply(body=collection(items, f"/products?country={country}&targetView={view}"))
 
     def _listed_product(self, request, country):
         product = self.catalogue.product(request.params["product"].upper())
         month = self.catalogue.month
-        if product is None or not any(sku.present(month) and country in sku.countries
-                                      for sku in product.skus):
+        if product is None or not any(
+            sku.present(month) and country in sku.countries for sku in product.skus
+        ):
             raise not_found(f"Product {request.params['product']} was not found in {country}.")
         return product
 
@@ -372,21 +414,26 @@ class Simulator(Dispatcher):
         product = self._listed_product(request, country)
         sku = self.catalogue.sku(product.id, request.params["sku"].upper())
         if sku is None or not sku.present(self.catalogue.month) or country not in sku.countries:
-            raise not_found(f"SKU {request.params['sku']} of {product.id} was not found in "
-                            f"{country}.")
+            raise not_found(
+                f"SKU {request.params['sku']} of {product.id} was not found in " f"{country}."
+            )
         return sku
 
     def _product(self, request):
         country = self._country(request)
-        return Reply(body=product_json(self._listed_product(request, country), country,
-                                       request.locale))
+        return Reply(
+            body=product_json(self._listed_product(request, country), country, request.locale)
+        )
 
     def _skus(self, request):
         country = self._country(request)
         product = self._listed_product(request, country)
         month = self.catalogue.month
-        items = [sku_json(sku, country, request.locale) for sku in product.skus
-                 if sku.present(month) and country in sku.countries]
+        items = [
+            sku_json(sku, country, request.locale)
+            for sku in product.skus
+            if sku.present(month) and country in sku.countries
+        ]
         return Reply(body=collection(items, f"/products/{product.id}/skus?country={country}"))
 
     def _sku(self, request):
@@ -397,8 +444,11 @@ class Simulator(Dispatcher):
         country = self._country(request)
         sku = self._listed_sku(request, country)
         items = [availability_json(self.catalogue, sku, country)]
-        return Reply(body=collection(
-            items, f"/products/{sku.product_id}/skus/{sku.id}/availabilities?country={country}"))
+        return Reply(
+            body=collection(
+                items, f"/products/{sku.product_id}/skus/{sku.id}/availabilities?country={country}"
+            )
+        )
 
     def _availability(self, request):
         country = self._country(request)
@@ -424,9 +474,12 @@ class Simulator(Dispatcher):
         current = month_start(utc_from_epoch(self.state.now()))
         window = _month_window(request.arg("month"))
         filename = f"software_{market}_{current:%Y%m}.csv"
-        return Reply(200, chunks=self._sheet_chunks(market, current, timeline, window),
-                     content_type="text/csv; charset=utf-8",
-                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        return Reply(
+            200,
+            chunks=self._sheet_chunks(market, current, timeline, window),
+            content_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
 
     def prerender_price_sheets(self, markets=None):
         """Render the current price sheets of ``markets`` (default: all) ahead of requests.
@@ -446,14 +499,21 @@ class Simulator(Dispatcher):
         A sheet depends on the market, the request, the simulated month and clock: all in the
         key, so a new month or a moved clock renders anew. A sheet is kept once fully sent.
         """
-        key = (market, timeline, window, current, self.catalogue.month,
-               self.settings.pricesheet_bom)
+        key = (
+            market,
+            timeline,
+            window,
+            current,
+            self.catalogue.month,
+            self.settings.pricesheet_bom,
+        )
         rendered = self._sheets.get(key)
         if rendered is not None:
             return iter(rendered)
         rows = pricesheet.iter_rows(self.catalogue, market, current, timeline, window=window)
-        return self._rendering(key, pricesheet.iter_csv_chunks(
-            rows, bom=self.settings.pricesheet_bom))
+        return self._rendering(
+            key, pricesheet.iter_csv_chunks(rows, bom=self.settings.pricesheet_bom)
+        )
 
     def _rendering(self, key, chunks):
         done = []
@@ -473,71 +533,99 @@ class Simulator(Dispatcher):
             continuation = request.headers.get("MS-ContinuationToken")
             if not continuation:
                 raise invalid("seekOperation=Next needs the MS-ContinuationToken header.")
-        return Reply(body=self.commerce.list_customers(
-            request.arg("filter"), request.arg("size"), continuation))
+        return Reply(
+            body=self.commerce.list_customers(
+                request.arg("filter"), request.arg("size"), continuation
+            )
+        )
 
     def _create_customer(self, request):
         return Reply(201, self.commerce.create_customer(request.json()))
 
     def _customer(self, request):
-        return Reply(body=self.commerce.customer_json(
-            self.commerce.customer(request.params["tenant"])))
+        return Reply(
+            body=self.commerce.customer_json(self.commerce.customer(request.params["tenant"]))
+        )
 
     def _create_cart(self, request):
         return Reply(201, self.commerce.create_cart(request.params["tenant"], request.json()))
 
     def _get_cart(self, request):
-        return Reply(body=self.commerce.get_cart(request.params["tenant"],
-                                                 request.params["cart"]))
+        return Reply(body=self.commerce.get_cart(request.params["tenant"], request.params["cart"]))
 
     def _update_cart(self, request):
-        return Reply(body=self.commerce.update_cart(request.params["tenant"],
-                                                    request.params["cart"], request.json()))
+        return Reply(
+            body=self.commerce.update_cart(
+                request.params["tenant"], request.params["cart"], request.json()
+            )
+        )
 
     def _checkout(self, request):
-        return Reply(201, self.commerce.checkout(request.params["tenant"],
-                                                 request.params["cart"]))
+        return Reply(201, self.commerce.checkout(request.params["tenant"], request.params["cart"]))
 
     def _orders(self, request):
         return Reply(body=self.commerce.list_orders(request.params["tenant"]))
 
     def _order(self, request):
-        return Reply(body=self.commerce.get_order(request.params["tenant"],
-                                                  request.params["order"]))
+        return Reply(
+            body=self.commerce.get_order(request.params["tenant"], request.params["order"])
+        )
 
     def _patch_order(self, request):
-        return Reply(body=self.commerce.patch_order(request.params["tenant"],
-                                                    request.params["order"], request.json()))
+        return Reply(
+            body=self.commerce.patch_order(
+                request.params["tenant"], request.params["order"], request.json()
+            )
+        )
 
     def _provisioning_status(self, request):
-        return Reply(body=self.commerce.provisioning_status(request.params["tenant"],
-                                                            request.params["order"]))
+        return Reply(
+            body=self.commerce.provisioning_status(
+                request.params["tenant"], request.params["order"]
+            )
+        )
 
     def _subscriptions(self, request):
-        return Reply(body=self.commerce.list_subscriptions(
-            request.params["tenant"], request.arg("order_id") or request.arg("orderId")))
+        return Reply(
+            body=self.commerce.list_subscriptions(
+                request.params["tenant"], request.arg("order_id") or request.arg("orderId")
+            )
+        )
 
     def _subscription(self, request):
-        return Reply(body=self.commerce.get_subscription(request.params["tenant"],
-                                                         request.params["subscription"]))
+        return Reply(
+            body=self.commerce.get_subscription(
+                request.params["tenant"], request.params["subscription"]
+            )
+        )
 
     def _patch_subscription(self, request):
         accepted = request.fault is not None and request.fault.kind == "accepted"
         status, body, location = self.commerce.patch_subscription(
-            request.params["tenant"], request.params["subscription"], request.json(),
-            accepted_delay=request.fault.delay if accepted else None)
+            request.params["tenant"],
+            request.params["subscription"],
+            request.json(),
+            accepted_delay=request.fault.delay if accepted else None,
+        )
         headers = {"Location": f"{self.api_url}{location}", "Retry-After": "1"} if location else {}
         return Reply(status, body, headers)
 
     def _subscription_operation(self, request):
-        return Reply(body=self.commerce.operation_json(
-            request.params["tenant"], request.params["subscription"],
-            request.params["operation"]))
+        return Reply(
+            body=self.commerce.operation_json(
+                request.params["tenant"],
+                request.params["subscription"],
+                request.params["operation"],
+            )
+        )
 
     def _entitlements(self, request):
         show_expiry = (request.arg("showExpiry") or "").lower() == "true"
-        return Reply(body=self.commerce.entitlements(
-            request.params["tenant"], request.arg("entitlementType"), show_expiry))
+        return Reply(
+            body=self.commerce.entitlements(
+                request.params["tenant"], request.arg("entitlementType"), show_expiry
+            )
+        )
 
     # === ADMIN HANDLERS === #
 
@@ -567,9 +655,16 @@ class Simulator(Dispatcher):
         body = request.json()
         if not body.get("company_name") or not body.get("country"):
             raise invalid("company_name and country are required.")
-        return Reply(201, self.add_customer(
-            body["company_name"], body["country"].upper(), body.get("tenant_id"),
-            body.get("domain"), body.get("culture")))
+        return Reply(
+            201,
+            self.add_customer(
+                body["company_name"],
+                body["country"].upper(),
+                body.get("tenant_id"),
+                body.get("domain"),
+                body.get("culture"),
+            ),
+        )
 
     def _admin_orders(self, request):
         return Reply(body=self.commerce.all_orders(request.params["tenant"]))

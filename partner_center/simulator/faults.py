@@ -104,8 +104,7 @@ class FaultRule:
         return asdict(self)
 
     def matches(self, method, path):
-        return (self.method is None or self.method == method) and bool(
-            self._pattern.search(path))
+        return (self.method is None or self.method == method) and bool(self._pattern.search(path))
 
 
 def parse_fault_spec(spec):

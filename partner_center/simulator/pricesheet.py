@@ -28,8 +28,7 @@ ERP_MARKUP = Decimal("1.15")
 TIMELINES = ("current", "history", "future")
 
 
-def iter_rows(catalogue, market, current_month_start, timeline="current", month=None,
-              window=None):
+def iter_rows(catalogue, market, current_month_start, timeline="current", month=None, window=None):
     """Yield price-sheet rows (lists in ``COLUMNS`` order) for ``market``.
 
     :param current_month_start: datetime of the 1st of the simulator's current calendar month
@@ -42,8 +41,7 @@ def iter_rows(catalogue, market, current_month_start, timeline="current", month=
     for sku in catalogue.all_skus(reach):
         if market not in sku.countries or not _listed(sku, month, timeline):
             continue
-        for row, start, end in _sku_rows(catalogue, sku, market, month, reach,
-                                         current_month_start):
+        for row, start, end in _sku_rows(catalogue, sku, market, month, reach, current_month_start):
             if window is None or (start < window[1] and (end is None or end > window[0])):
                 yield row
 
@@ -61,12 +59,12 @@ def _sku_rows(catalogue, sku, market, month, reach, current_month_start):
     if sku.introduced == 0:
         # Listed since before the simulation: a month-0 change splits its history at month 0.
         first = current_month_start.replace(
-            year=FIRST_LISTED[0], month=FIRST_LISTED[1], day=FIRST_LISTED[2])
+            year=FIRST_LISTED[0], month=FIRST_LISTED[1], day=FIRST_LISTED[2]
+        )
         starts = [(first, -1)]
     else:
         starts = [(month_begin(sku.introduced), sku.introduced)]
-    events = sorted({event for event, _ in sku.reprices
-                     if starts[0][1] < event <= reach})
+    events = sorted({event for event, _ in sku.reprices if starts[0][1] < event <= reach})
     starts += [(month_begin(event), event) for event in events]
     retired = sku.retired is not None and sku.retired <= reach
     last_end = month_begin(sku.retired) if retired else None
@@ -81,8 +79,9 @@ def _sku_rows(catalogue, sku, market, month, reach, current_month_start):
         for term, billing in sku.terms:
             for currency in MARKETS[market][1]:
                 for start, end, price_month in dated:
-                    price = catalogue._price_at(sku, term, billing, market, currency,
-                                                price_month, segment)
+                    price = catalogue._price_at(
+                        sku, term, billing, market, currency, price_month, segment
+                    )
                     row = _row(sku, term, billing, market, currency, price, start, end, segment)
                     yield row, start, end
 
@@ -91,11 +90,25 @@ def _row(sku, term, billing, market, currency, price, start, end, segment):
     perpetual = sku.kind == PERPETUAL
     end_text = sheet_date(end - timedelta(seconds=1)) if end is not None else OPEN_END
     return [
-        sku.product.title, sku.product_id, sku.id, sku.title, "Microsoft", sku.description,
-        "", "OneTime" if term is None else term, "" if billing == "one_time" else
-        billing.capitalize(), market, currency, money_text(price), "", "", sheet_date(start),
-        end_text, "Software;Perpetual" if perpetual else "Software;Subscription",
-        money_text(price * ERP_MARKUP), segment,
+        sku.product.title,
+        sku.product_id,
+        sku.id,
+        sku.title,
+        "Microsoft",
+        sku.description,
+        "",
+        "OneTime" if term is None else term,
+        "" if billing == "one_time" else billing.capitalize(),
+        market,
+        currency,
+        money_text(price),
+        "",
+        "",
+        sheet_date(start),
+        end_text,
+        "Software;Perpetual" if perpetual else "Software;Subscription",
+        money_text(price * ERP_MARKUP),
+        segment,
     ]
 
 

@@ -131,8 +131,9 @@ class SimulatorHTTPServer(ThreadingHTTPServer):
         sock, address = super().get_request()
         if self.ssl_context is not None:
             # Handshake later, in the handler thread, so one slow client can't block accept().
-            sock = self.ssl_context.wrap_socket(sock, server_side=True,
-                                                do_handshake_on_connect=False)
+            sock = self.ssl_context.wrap_socket(
+                sock, server_side=True, do_handshake_on_connect=False
+            )
         with self._connections_lock:
             self._connections.add(sock)
         return sock, address
@@ -196,9 +197,16 @@ class _Handler(BaseHTTPRequestHandler):
         simulator = self.server.simulator
         request = self._read_request(method)
         correlation_id = self.headers.get("MS-CorrelationId") or str(uuid.uuid4())
-        entry = {"at": time.time(), "method": method, "path": request.path,
-                 "query": request.query, "request_id": request.request_id,
-                 "correlation_id": correlation_id, "status": None, "fault": None}
+        entry = {
+            "at": time.time(),
+            "method": method,
+            "path": request.path,
+            "query": request.query,
+            "request_id": request.request_id,
+            "correlation_id": correlation_id,
+            "status": None,
+            "fault": None,
+        }
         try:
             reply = simulator._dispatch(request, entry)
         except _Abort as abort:
@@ -212,8 +220,15 @@ class _Handler(BaseHTTPRequestHandler):
             reply = Reply(error.status, error.payload())
         except Exception:  # a simulator bug must still answer like a server would
             _logger.exception("simulator handler failed on %s %s", method, request.path)
-            reply = Reply(500, {"code": 500, "description": "Internal simulator error.",
-                                "data": [], "source": "PartnerCenter"})
+            reply = Reply(
+                500,
+                {
+                    "code": 500,
+                    "description": "Internal simulator error.",
+                    "data": [],
+                    "source": "PartnerCenter",
+                },
+            )
         entry["status"] = reply.status
         simulator._log_request(entry)
         reply.headers.setdefault("MS-CorrelationId", correlation_id)
@@ -225,10 +240,18 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        query = {key.lower(): values[0]
-                 for key, values in parse_qs(split.query, keep_blank_values=True).items()}
-        return Request(method=method, path=unquote(split.path), query=query,
-                       headers=self.headers, body=body, client_host=self.client_address[0])
+        query = {
+            key.lower(): values[0]
+            for key, values in parse_qs(split.query, keep_blank_values=True).items()
+        }
+        return Request(
+            method=method,
+            path=unquote(split.path),
+            query=query,
+            headers=self.headers,
+            body=body,
+            client_host=self.client_address[0],
+        )
 
     def _write(self, reply):
         if reply.chunks is not None:
@@ -253,8 +276,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _write_chunked(self, reply):
         encoding = self.headers.get("Accept-Encoding", "")
-        deflate = "deflate" in [part.split(";")[0].strip().lower()
-                                for part in encoding.split(",")]
+        deflate = "deflate" in [part.split(";")[0].strip().lower() for part in encoding.split(",")]
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Transfer-Encoding", "chunked")
@@ -280,8 +302,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         try:
             if reset:
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                           struct.pack("ii", 1, 0))
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
             else:
                 self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -322,13 +345,22 @@ class Dispatcher:
         if rule.kind == "status":
             headers = {}
             if rule.retry_after is not None:
-                headers["Retry-After"] = str(int(rule.retry_after)) if float(
-                    rule.retry_after).is_integer() else str(rule.retry_after)
-            description = {429: "Rate limit is exceeded. Try again later.",
-                           503: "The service is temporarily unavailable."}.get(
-                rule.status, f"Injected failure {rule.status}.")
-            raise SimError(int(rule.status), rule.code or int(rule.status), description,
-                           headers=headers, body=rule.body)
+                headers["Retry-After"] = (
+                    str(int(rule.retry_after))
+                    if float(rule.retry_after).is_integer()
+                    else str(rule.retry_after)
+                )
+            description = {
+                429: "Rate limit is exceeded. Try again later.",
+                503: "The service is temporarily unavailable.",
+            }.get(rule.status, f"Injected failure {rule.status}.")
+            raise SimError(
+                int(rule.status),
+                rule.code or int(rule.status),
+                description,
+                headers=headers,
+                body=rule.body,
+            )
 
     def _check_auth(self, request, audience):
         authorization = request.headers.get("Authorization")
@@ -347,15 +379,22 @@ class Dispatcher:
             if stored is not None:
                 return Reply(stored["status"], stored["body"], dict(stored["headers"]))
             if key in self._in_flight:
-                raise SimError(409, CODE_ORDER_IN_PROGRESS,
-                               "A request with this MS-RequestId is still being processed.")
+                raise SimError(
+                    409,
+                    CODE_ORDER_IN_PROGRESS,
+                    "A request with this MS-RequestId is still being processed.",
+                )
             self._in_flight.add(key)
         try:
             reply = route.handler(request)
             if 200 <= reply.status < 300 and reply.chunks is None:
                 with self.state.mutate() as data:
-                    data["idempotency"][key] = {"at": self.state.now(), "status": reply.status,
-                                                "body": reply.body, "headers": reply.headers}
+                    data["idempotency"][key] = {
+                        "at": self.state.now(),
+                        "status": reply.status,
+                        "body": reply.body,
+                        "headers": reply.headers,
+                    }
             return reply
         finally:
             with self.state.lock:
@@ -378,7 +417,11 @@ def make_ssl_context(cert_file, key_file):
 
 
 def serve_in_thread(server):
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
-                              name="partner-center-simulator", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.2},
+        name="partner-center-simulator",
+        daemon=True,
+    )
     thread.start()
     return thread

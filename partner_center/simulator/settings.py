@@ -18,10 +18,20 @@ DEMO_CUSTOMERS = (
     ("0c5a0002-5e1c-4a11-9000-00000000c002", "Fabrikam UK Ltd", "GB", "fabrikam-sim", "en-GB"),
     ("0c5a0003-5e1c-4a11-9000-00000000c003", "Tailspin Toys GmbH", "DE", "tailspin-sim", "de-DE"),
     ("0c5a0004-5e1c-4a11-9000-00000000c004", "Wingtip Toys SARL", "FR", "wingtip-sim", "fr-FR"),
-    ("0c5a0005-5e1c-4a11-9000-00000000c005", "Northwind Traders AE", "GR", "northwind-sim",
-     "el-GR"),
-    ("0c5a0006-5e1c-4a11-9000-00000000c006", "Adventure Works Ltd", "IL", "adventureworks-sim",
-     "he-IL"),
+    (
+        "0c5a0005-5e1c-4a11-9000-00000000c005",
+        "Northwind Traders AE",
+        "GR",
+        "northwind-sim",
+        "el-GR",
+    ),
+    (
+        "0c5a0006-5e1c-4a11-9000-00000000c006",
+        "Adventure Works Ltd",
+        "IL",
+        "adventureworks-sim",
+        "he-IL",
+    ),
 )
 
 # Settings that ``POST /admin/settings`` (and ``Simulator.update_settings``) may change live.

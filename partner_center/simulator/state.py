@@ -101,7 +101,6 @@ class SimState:
 
     def _prune_idempotency(self):
         horizon = self.now() - IDEMPOTENCY_TTL
-        stale = [key for key, record in self.data["idempotency"].items()
-                 if record["at"] < horizon]
+        stale = [key for key, record in self.data["idempotency"].items() if record["at"] < horizon]
         for key in stale:
             del self.data["idempotency"][key]

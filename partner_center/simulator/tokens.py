@@ -78,25 +78,34 @@ class TokenService:
         secret = f"pc-sim:{settings.seed}:{settings.client_secret}:{settings.partner_tenant_id}"
         self._key = hashlib.sha256(secret.encode()).digest()
         with state.mutate() as data:
-            data["refresh_tokens"].setdefault(_hash(settings.initial_refresh_token),
-                                              self._new_record(settings.client_id))
+            data["refresh_tokens"].setdefault(
+                _hash(settings.initial_refresh_token), self._new_record(settings.client_id)
+            )
 
     def _new_record(self, client_id):
-        return {"client_id": client_id, "issued": time.time(),
-                "expires": time.time() + self.settings.refresh_token_lifetime,
-                "revoked": False, "used": False}
+        return {
+            "client_id": client_id,
+            "issued": time.time(),
+            "expires": time.time() + self.settings.refresh_token_lifetime,
+            "revoked": False,
+            "used": False,
+        }
 
     def reinstate_initial_refresh_token(self):
         """Make the configured initial refresh token valid again (test baseline)."""
         with self.state.mutate() as data:
-            data["refresh_tokens"][_hash(self.settings.initial_refresh_token)] = (
-                self._new_record(self.settings.client_id))
+            data["refresh_tokens"][_hash(self.settings.initial_refresh_token)] = self._new_record(
+                self.settings.client_id
+            )
 
     # === DISCOVERY === #
 
     def known_tenant(self, tenant):
-        return tenant.lower() in (self.settings.partner_tenant_id.lower(),
-                                  PARTNER_DOMAIN, *TENANT_ALIASES)
+        return tenant.lower() in (
+            self.settings.partner_tenant_id.lower(),
+            PARTNER_DOMAIN,
+            *TENANT_ALIASES,
+        )
 
     def openid_configuration(self, tenant):
         base = f"{self._base_url()}/{tenant}"
@@ -117,8 +126,18 @@ class TokenService:
             "http_logout_supported": True,
             "frontchannel_logout_supported": True,
             "end_session_endpoint": f"{base}/oauth2/v2.0/logout",
-            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "name", "oid", "tid",
-                                 "preferred_username"],
+            "claims_supported": [
+                "sub",
+                "iss",
+                "aud",
+                "exp",
+                "iat",
+                "nbf",
+                "name",
+                "oid",
+                "tid",
+                "preferred_username",
+            ],
             "tenant_region_scope": "EU",
             "cloud_instance_name": "simulator.local",
         }
@@ -135,9 +154,12 @@ class TokenService:
             raise TokenError(400, "invalid_request", "Unknown client or no redirect_uri.", 700016)
         code = "sim-code-" + secrets.token_urlsafe(24)
         with self._codes_lock:
-            self._codes[code] = {"scope": query.get("scope", ""), "tenant": tenant,
-                                 "expires": time.time() + AUTH_CODE_LIFETIME,
-                                 "redirect_uri": redirect_uri}
+            self._codes[code] = {
+                "scope": query.get("scope", ""),
+                "tenant": tenant,
+                "expires": time.time() + AUTH_CODE_LIFETIME,
+                "redirect_uri": redirect_uri,
+            }
         answer = {"code": code, "session_state": str(uuid.uuid4())}
         if query.get("state"):
             answer["state"] = query["state"]
@@ -152,8 +174,12 @@ class TokenService:
             raise TokenError(400, "invalid_request", f"Tenant '{tenant}' not found.", 90002)
         client_id, client_secret = basic_auth or (form.get("client_id"), form.get("client_secret"))
         if client_id != self.settings.client_id:
-            raise TokenError(400, "unauthorized_client",
-                             f"Application with identifier '{client_id}' was not found.", 700016)
+            raise TokenError(
+                400,
+                "unauthorized_client",
+                f"Application with identifier '{client_id}' was not found.",
+                700016,
+            )
         if not hmac.compare_digest(str(client_secret or ""), self.settings.client_secret):
             raise TokenError(401, "invalid_client", "Invalid client secret provided.", 7000215)
         grant_type = form.get("grant_type")
@@ -165,14 +191,21 @@ class TokenService:
         elif grant_type == "authorization_code":
             self._redeem_code(form.get("code") or "", form.get("redirect_uri"))
         else:
-            raise TokenError(400, "unsupported_grant_type",
-                             f"The grant type '{grant_type}' is not supported.", 70003)
+            raise TokenError(
+                400,
+                "unsupported_grant_type",
+                f"The grant type '{grant_type}' is not supported.",
+                70003,
+            )
         answer = self._token_answer(resource, scope, KIND_USER, tenant)
         answer["refresh_token"] = self.issue_refresh_token()
         if "openid" in form.get("scope", "").split():
             answer["id_token"] = self._id_token(tenant)
-            answer["client_info"] = _b64(json.dumps(
-                {"uid": ADMIN_USER_OID, "utid": self.settings.partner_tenant_id}).encode())
+            answer["client_info"] = _b64(
+                json.dumps(
+                    {"uid": ADMIN_USER_OID, "utid": self.settings.partner_tenant_id}
+                ).encode()
+            )
         return answer
 
     def _resource_for(self, scope_text, grant_type):
@@ -184,9 +217,13 @@ class TokenService:
             for resource in RESOURCES:
                 if scope.lower().startswith(resource + "/"):
                     return resource, scope
-        raise TokenError(400, "invalid_scope",
-                         f"The provided value for scope '{scope_text}' is not valid: ask for "
-                         "exactly one of the Partner Center resources' /.default scopes.", 70011)
+        raise TokenError(
+            400,
+            "invalid_scope",
+            f"The provided value for scope '{scope_text}' is not valid: ask for "
+            "exactly one of the Partner Center resources' /.default scopes.",
+            70011,
+        )
 
     def _token_answer(self, resource, scope, kind, tenant):
         lifetime = int(self.settings.access_token_lifetime)
@@ -200,10 +237,14 @@ class TokenService:
 
     def _access_token(self, resource, kind, lifetime):
         claims = {
-            "aud": resource, "kind": kind, "tid": self.settings.partner_tenant_id,
-            "appid": self.settings.client_id, "iat": int(time.time()),
+            "aud": resource,
+            "kind": kind,
+            "tid": self.settings.partner_tenant_id,
+            "appid": self.settings.client_id,
+            "iat": int(time.time()),
             "exp": int(time.time()) + lifetime,
-            "gen": self.state.data["token_generation"], "jti": secrets.token_hex(8),
+            "gen": self.state.data["token_generation"],
+            "jti": secrets.token_hex(8),
         }
         body = _b64(json.dumps(claims, separators=(",", ":")).encode())
         signature = _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
@@ -213,10 +254,17 @@ class TokenService:
         now = int(time.time())
         header = {"typ": "JWT", "alg": "none", "kid": "simulator"}
         claims = {
-            "aud": self.settings.client_id, "iss": self.issuer(tenant), "iat": now, "nbf": now,
-            "exp": now + 3600, "name": "Simulated CSP admin", "oid": ADMIN_USER_OID,
-            "preferred_username": ADMIN_USERNAME, "sub": ADMIN_USER_OID,
-            "tid": self.settings.partner_tenant_id, "ver": "2.0",
+            "aud": self.settings.client_id,
+            "iss": self.issuer(tenant),
+            "iat": now,
+            "nbf": now,
+            "exp": now + 3600,
+            "name": "Simulated CSP admin",
+            "oid": ADMIN_USER_OID,
+            "preferred_username": ADMIN_USERNAME,
+            "sub": ADMIN_USER_OID,
+            "tid": self.settings.partner_tenant_id,
+            "ver": "2.0",
         }
         return ".".join(_b64(json.dumps(part).encode()) for part in (header, claims)) + "."
 
@@ -226,7 +274,8 @@ class TokenService:
         token = "0.SIM." + secrets.token_urlsafe(48)
         with self.state.mutate() as data:
             data["refresh_tokens"][_hash(token)] = self._new_record(
-                client_id or self.settings.client_id)
+                client_id or self.settings.client_id
+            )
         return token
 
     def revoke_refresh_tokens(self, token=None):
@@ -244,22 +293,35 @@ class TokenService:
     def _redeem_refresh_token(self, token):
         with self.state.mutate() as data:
             record = data["refresh_tokens"].get(_hash(token))
-            if record is None or record["revoked"] or record["expires"] < time.time() or (
-                    self.settings.single_use_refresh_tokens and record["used"]):
+            if (
+                record is None
+                or record["revoked"]
+                or record["expires"] < time.time()
+                or (self.settings.single_use_refresh_tokens and record["used"])
+            ):
                 raise TokenError(
-                    400, "invalid_grant",
+                    400,
+                    "invalid_grant",
                     "The refresh token has expired or is invalid due to sign-in frequency "
                     "checks by conditional access, or was revoked. The user must consent again.",
-                    700082)
+                    700082,
+                )
             record["used"] = True
 
     def _redeem_code(self, code, redirect_uri):
         with self._codes_lock:
             record = self._codes.pop(code, None)
-        if record is None or record["expires"] < time.time() or (
-                redirect_uri and redirect_uri != record["redirect_uri"]):
-            raise TokenError(400, "invalid_grant",
-                             "The provided authorization code is invalid or has expired.", 70008)
+        if (
+            record is None
+            or record["expires"] < time.time()
+            or (redirect_uri and redirect_uri != record["redirect_uri"])
+        ):
+            raise TokenError(
+                400,
+                "invalid_grant",
+                "The provided authorization code is invalid or has expired.",
+                70008,
+            )
 
     # === ACCESS TOKEN CHECK (API side) === #
 
@@ -276,8 +338,7 @@ class TokenService:
         claims = self._decode(token.strip())
         if claims is None:
             raise _unauthorized("The access token is not valid.")
-        if claims["exp"] < time.time() or claims["gen"] != self.state.data[
-                "token_generation"]:
+        if claims["exp"] < time.time() or claims["gen"] != self.state.data["token_generation"]:
             raise _unauthorized("The access token has expired.")
         if claims["aud"] != resource:
             raise _unauthorized(f"The access token's audience is not {resource}.")
@@ -299,5 +360,9 @@ class TokenService:
 
 
 def _unauthorized(description):
-    return SimError(401, CODE_UNAUTHORIZED, description,
-                    headers={"WWW-Authenticate": 'Bearer realm="PartnerCenter"'})
+    return SimError(
+        401,
+        CODE_UNAUTHORIZED,
+        description,
+        headers={"WWW-Authenticate": 'Bearer realm="PartnerCenter"'},
+    )

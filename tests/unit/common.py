@@ -34,7 +34,10 @@ def _local_origin(repository: Path) -> Path | None:
     try:
         url = subprocess.run(
             ["git", "-C", str(repository), "config", "--get", "remote.origin.url"],
-            capture_output=True, text=True, check=False, timeout=10,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=10,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None

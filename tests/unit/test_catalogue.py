@@ -326,8 +326,9 @@ def test_price_per_billing_period_splits_the_term_price():
 
     from partner_center.catalogue import SkuPrice, per_billing_period
 
-    term_price = SkuPrice("P:S", "P3Y", "annual", "USD", cost=Decimal("432.53"),
-                          sell=Decimal("500"))
+    term_price = SkuPrice(
+        "P:S", "P3Y", "annual", "USD", cost=Decimal("432.53"), sell=Decimal("500")
+    )
     yearly = per_billing_period(term_price, 2)
     assert (yearly.cost, yearly.sell) == (Decimal("144.18"), Decimal("166.67"))
     triennial = SkuPrice("P:S", "P3Y", "triennial", "USD", cost=Decimal("432.53"))

@@ -390,8 +390,14 @@ def test_slow_subscription_update_is_followed_to_its_end(sim, make_client, custo
 
 def renewal_conflict(**rule):
     """A fault rule: subscription updates answer 409 / 800060 (a renewal is in progress)."""
-    return {"method": "PATCH", "path_regex": "/subscriptions/", "kind": "status",
-            "status": 409, "code": 800060, **rule}
+    return {
+        "method": "PATCH",
+        "path_regex": "/subscriptions/",
+        "kind": "status",
+        "status": 409,
+        "code": 800060,
+        **rule,
+    }
 
 
 def test_renewal_conflict_waits_then_succeeds(sim, make_client, customer, subscription):

@@ -26,12 +26,16 @@ def test_cancelling_within_30_days_cancels_the_line(sim, client, customer):
     order = buy(client, customer, perpetual_line(client, sim, quantity=2), "cancel-inside")
     sim.advance_clock(29 * DAY)
     cancelled = client.cancel_order_lines(
-        customer["tenant_id"], order.id, [(0, order.line_items[0].offer_id)])
+        customer["tenant_id"], order.id, [(0, order.line_items[0].offer_id)]
+    )
     assert cancelled.id == order.id
     assert cancelled.status == "cancelled"
     assert cancelled.line_items[0].quantity == 0
-    patches = [entry for entry in sim.requests_log()
-               if entry["method"] == "PATCH" and order.id in entry["path"]]
+    patches = [
+        entry
+        for entry in sim.requests_log()
+        if entry["method"] == "PATCH" and order.id in entry["path"]
+    ]
     assert len(patches) == 1
 
 

@@ -25,22 +25,43 @@ ON = date(2025, 6, 15)
 ROUNDINGS = {"USD": 2, "JPY": 0, "CHF": Decimal("0.05"), "KWD": 3}
 PLANS = [("P1Y", "Annual"), ("P3Y", "Annual"), ("P3Y", "Triennial")]
 
-amounts = st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("99999"), places=4,
-                      allow_nan=False, allow_infinity=False)
+amounts = st.decimals(
+    min_value=Decimal("0.0001"),
+    max_value=Decimal("99999"),
+    places=4,
+    allow_nan=False,
+    allow_infinity=False,
+)
 markets = st.sampled_from(["US", "DE", "JP", "CH"])
 sheet_rows = st.lists(
-    st.tuples(markets, st.sampled_from(sorted(ROUNDINGS)), st.sampled_from(PLANS), amounts,
-              amounts),
-    min_size=1, max_size=12, unique_by=lambda item: item[:3])  # one row per market and plan
+    st.tuples(
+        markets, st.sampled_from(sorted(ROUNDINGS)), st.sampled_from(PLANS), amounts, amounts
+    ),
+    min_size=1,
+    max_size=12,
+    unique_by=lambda item: item[:3],
+)  # one row per market and plan
 
 
 def build(rows):
-    parsed = [row(market=market, currency=currency, term=term, billing=billing,
-                  price=str(cost), erp=str(sell))
-              for market, currency, (term, billing), cost, sell in rows]
+    parsed = [
+        row(
+            market=market,
+            currency=currency,
+            term=term,
+            billing=billing,
+            price=str(cost),
+            erp=str(sell),
+        )
+        for market, currency, (term, billing), cost, sell in rows
+    ]
     snapshot = build_snapshot(
-        catalogues=catalogues(US=(SUB,), DE=(SUB,), JP=(SUB,), CH=(SUB,)), rows=parsed,
-        currencies=sorted({r.currency for r in parsed}), roundings=ROUNDINGS, on_date=ON)
+        catalogues=catalogues(US=(SUB,), DE=(SUB,), JP=(SUB,), CH=(SUB,)),
+        rows=parsed,
+        currencies=sorted({r.currency for r in parsed}),
+        roundings=ROUNDINGS,
+        on_date=ON,
+    )
     return parsed, snapshot
 
 
@@ -55,8 +76,11 @@ def test_every_price_is_its_currency_rounded_microsoft_figure(rows):
     for (_code, term, billing, currency), price in snapshot.prices.items():
         rounding = ROUNDINGS[currency]
         periods = billing_periods(term, billing)
-        candidates = [r for r in parsed if (r.currency, r.term_duration, r.billing_plan) ==
-                      (currency, term, billing)]
+        candidates = [
+            r
+            for r in parsed
+            if (r.currency, r.term_duration, r.billing_plan) == (currency, term, billing)
+        ]
         highest = max(r.unit_price for r in candidates)
         assert price.cost == round_amount(highest / periods, rounding)
         assert is_multiple(price.cost, rounding) and is_multiple(price.sell, rounding)
@@ -85,10 +109,12 @@ def test_rounding_is_idempotent_and_within_half_a_step(amount, currency):
 def test_a_customer_price_in_its_own_currency_comes_rounded(cost, sell, currency):
     _parsed, snapshot = build([("US", currency, PLANS[0], cost, sell)])
     (price,) = snapshot.prices.values()
-    by_currency = {currency: price.__class__(price.code, "P1Y", "annual", currency,
-                                             cost=cost, sell=sell)}
-    chosen = choose_customer_price(by_currency, code=SUB, country="US", currency=currency,
-                                   rounding=ROUNDINGS[currency])
+    by_currency = {
+        currency: price.__class__(price.code, "P1Y", "annual", currency, cost=cost, sell=sell)
+    }
+    chosen = choose_customer_price(
+        by_currency, code=SUB, country="US", currency=currency, rounding=ROUNDINGS[currency]
+    )
     assert (chosen.cost, chosen.sell) == (price.cost, price.sell)
 
 

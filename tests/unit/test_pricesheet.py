@@ -261,17 +261,25 @@ def test_a_row_with_several_problems_names_the_first_in_reading_order():
 
 def multi_currency_rows(sku_id="0007", market="DE", currencies=("EUR", "GBP", "CHF", "SEK")):
     """One SKU's price points in several currencies of one market, as Microsoft lists them."""
-    return [software_row(sku_id=sku_id, market=market, currency=currency, price=str(100 + index))
-            for index, currency in enumerate(currencies)]
+    return [
+        software_row(sku_id=sku_id, market=market, currency=currency, price=str(100 + index))
+        for index, currency in enumerate(currencies)
+    ]
 
 
 def test_unpriced_currencies_yield_one_row_per_sku_plan_and_period():
-    lines = sheet_lines(multi_currency_rows()
-                        + multi_currency_rows(sku_id="0008")
-                        + multi_currency_rows(sku_id="0007", currencies=("EUR", "SEK")))
+    lines = sheet_lines(
+        multi_currency_rows()
+        + multi_currency_rows(sku_id="0008")
+        + multi_currency_rows(sku_id="0007", currencies=("EUR", "SEK"))
+    )
     rows = iter_price_rows(lines, priced_currencies={"EUR"})
     assert [(row.sku_id, row.currency) for row in rows] == [
-        ("0007", "EUR"), ("0007", "GBP"), ("0008", "EUR"), ("0008", "GBP"), ("0007", "EUR"),
+        ("0007", "EUR"),
+        ("0007", "GBP"),
+        ("0008", "EUR"),
+        ("0008", "GBP"),
+        ("0007", "EUR"),
     ]
 
 
@@ -281,17 +289,24 @@ def test_without_priced_currencies_every_row_is_read():
 
 
 def test_rows_differing_in_plan_period_or_market_are_each_read():
-    cells = [software_row(currency="GBP"), software_row(currency="CHF", term="P3Y"),
-             software_row(currency="CHF", end="12/31/2030 11:59:59 PM"),
-             software_row(currency="CHF", market="GB"), software_row(currency="CHF")]
+    cells = [
+        software_row(currency="GBP"),
+        software_row(currency="CHF", term="P3Y"),
+        software_row(currency="CHF", end="12/31/2030 11:59:59 PM"),
+        software_row(currency="CHF", market="GB"),
+        software_row(currency="CHF"),
+    ]
     rows = iter_price_rows(sheet_lines(cells), priced_currencies={"USD"})
     assert [row.line_number for row in rows] == [2, 3, 4, 5]
 
 
 def test_seen_currencies_include_those_of_passed_over_rows():
     seen = set()
-    rows = list(iter_price_rows(sheet_lines(multi_currency_rows()), priced_currencies={"EUR"},
-                                seen_currencies=seen))
+    rows = list(
+        iter_price_rows(
+            sheet_lines(multi_currency_rows()), priced_currencies={"EUR"}, seen_currencies=seen
+        )
+    )
     assert len(rows) == 2
     assert seen == {"EUR", "GBP", "CHF", "SEK"}
 

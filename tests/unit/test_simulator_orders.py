@@ -34,18 +34,22 @@ class Shop:
         headers = dict(self.headers, **{"MS-CorrelationId": str(uuid.uuid4())})
         if request_id:
             headers["MS-RequestId"] = request_id
-        return self.http.request(method, self.url(path), json=body, headers=headers,
-                                 timeout=30)
+        return self.http.request(method, self.url(path), json=body, headers=headers, timeout=30)
 
     def sku(self, view="SoftwareSubscriptions", index=0):
-        skus = [sku for sku in self.sim.catalogue.skus_for(self.country, view,
-                                                           purchasable_only=True)]
+        skus = [
+            sku for sku in self.sim.catalogue.skus_for(self.country, view, purchasable_only=True)
+        ]
         return skus[index]
 
     def line(self, sku, quantity=1, line_id=0, **extra):
         term, billing = sku.terms[0]
-        line = {"id": line_id, "quantity": quantity, "billingCycle": billing,
-                "catalogItemId": self.sim.catalogue.catalog_item_id(sku.product_id, sku.id)}
+        line = {
+            "id": line_id,
+            "quantity": quantity,
+            "billingCycle": billing,
+            "catalogItemId": self.sim.catalogue.catalog_item_id(sku.product_id, sku.id),
+        }
         if term:
             line["termDuration"] = term
         line.update(extra)
@@ -57,8 +61,9 @@ class Shop:
         return answer.json()
 
     def checkout(self, cart_id, request_id=None):
-        return self.call("POST", f"/carts/{cart_id}/checkout",
-                         request_id=request_id or str(uuid.uuid4()))
+        return self.call(
+            "POST", f"/carts/{cart_id}/checkout", request_id=request_id or str(uuid.uuid4())
+        )
 
     def buy(self, *lines):
         answer = self.checkout(self.cart(*lines)["id"])
@@ -73,19 +78,26 @@ def shop(sim, sim_http, api_headers):
 
 def test_customer_is_read_and_unknown_one_is_404(shop, sim):
     for customer in sim.customers[:6]:
-        answer = shop.http.get(f"{sim.api_url}/customers/{customer['tenant_id']}",
-                               headers=shop.headers, timeout=10)
+        answer = shop.http.get(
+            f"{sim.api_url}/customers/{customer['tenant_id']}", headers=shop.headers, timeout=10
+        )
         assert answer.json()["companyProfile"]["companyName"] == customer["company_name"]
-        assert answer.json()["billingProfile"]["defaultAddress"]["country"] == customer[
-            "country"]
-    unknown = shop.http.get(f"{sim.api_url}/customers/{uuid.uuid4()}", headers=shop.headers,
-                            timeout=10)
+        assert answer.json()["billingProfile"]["defaultAddress"]["country"] == customer["country"]
+    unknown = shop.http.get(
+        f"{sim.api_url}/customers/{uuid.uuid4()}", headers=shop.headers, timeout=10
+    )
     assert unknown.status_code == 404 and set(unknown.json()) == ERROR_KEYS
 
 
 def test_demo_customers_cover_the_six_markets(sim):
     assert {customer["country"] for customer in sim.customers} >= {
-        "US", "GB", "DE", "FR", "GR", "IL"}
+        "US",
+        "GB",
+        "DE",
+        "FR",
+        "GR",
+        "IL",
+    }
 
 
 def test_cart_echoes_its_lines_like_the_sample(shop):
@@ -118,8 +130,9 @@ def test_stale_availability_is_refused_with_400019(shop, sim):
 
 
 def test_sku_not_sold_in_the_customers_country_is_refused_with_800070(shop, sim):
-    sku = next(sku for sku in sim.catalogue.all_skus() if "US" not in sku.countries
-               and sku.purchasable(0))
+    sku = next(
+        sku for sku in sim.catalogue.all_skus() if "US" not in sku.countries and sku.purchasable(0)
+    )
     answer = shop.call("POST", "/carts", {"lineItems": [shop.line(sku)]})
     assert answer.status_code == 400
     assert answer.json()["code"] == 800070
@@ -134,9 +147,12 @@ def test_wrong_term_is_refused(shop):
 def test_checkout_returns_orders_shaped_like_the_samples(shop):
     subscription_sku = shop.sku()
     perpetual_sku = shop.sku("SoftwarePerpetual")
-    cart = shop.cart(shop.line(subscription_sku, friendlyName="tag-A"),
-                     shop.line(perpetual_sku, line_id=1, friendlyName="tag-B",
-                               provisioningContext={"odooLine": "42"}))
+    cart = shop.cart(
+        shop.line(subscription_sku, friendlyName="tag-A"),
+        shop.line(
+            perpetual_sku, line_id=1, friendlyName="tag-B", provisioningContext={"odooLine": "42"}
+        ),
+    )
     answer = shop.checkout(cart["id"])
     body = answer.json()
     assert answer.status_code == 201
@@ -163,12 +179,20 @@ def test_same_request_id_replays_the_checkout_without_a_new_order(shop, sim):
     again = shop.checkout(cart["id"], request_id)
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json()
-    orders = [order for order in sim.all_orders(US) if order["id"] == first.json()[
-        "orders"][0]["id"]]
+    orders = [
+        order for order in sim.all_orders(US) if order["id"] == first.json()["orders"][0]["id"]
+    ]
     assert len(orders) == 1
-    assert sum(1 for order in sim.all_orders(US)
-               if order["lineItems"][0]["offerId"] == first.json()["orders"][0]["lineItems"][0][
-                   "offerId"] and order["creationDate"] == orders[0]["creationDate"]) == 1
+    assert (
+        sum(
+            1
+            for order in sim.all_orders(US)
+            if order["lineItems"][0]["offerId"]
+            == first.json()["orders"][0]["lineItems"][0]["offerId"]
+            and order["creationDate"] == orders[0]["creationDate"]
+        )
+        == 1
+    )
 
 
 def test_second_checkout_of_a_cart_answers_800065(shop):
@@ -183,8 +207,7 @@ def test_concurrent_checkout_answers_409_800064(shop, sim):
     sim.update_settings(checkout_processing_delay=1.0)
     cart = shop.cart(shop.line(shop.sku()))
     results = {}
-    worker = threading.Thread(
-        target=lambda: results.setdefault("first", shop.checkout(cart["id"])))
+    worker = threading.Thread(target=lambda: results.setdefault("first", shop.checkout(cart["id"])))
     worker.start()
     time.sleep(0.3)
     second = shop.checkout(cart["id"])
@@ -229,15 +252,40 @@ def test_subscription_id_appears_only_after_the_fulfilment_delay(shop, sim):
 def test_subscription_has_the_software_sample_fields(shop):
     order = shop.buy(shop.line(shop.sku(), quantity=2, friendlyName="tag-S"))[0]
     subscription_id = shop.call("GET", f"/orders/{order['id']}").json()["lineItems"][0][
-        "subscriptionId"]
+        "subscriptionId"
+    ]
     subscription = shop.call("GET", f"/subscriptions/{subscription_id}").json()
-    documented = {"id", "offerId", "offerName", "friendlyName", "quantity", "status",
-                  "autoRenewEnabled", "creationDate", "effectiveStartDate", "commitmentEndDate",
-                  "cancellationAllowedUntilDate", "termDuration", "billingCycle", "orderId",
-                  "productType", "unitType", "hasPurchasableAddons", "isTrial", "billingType",
-                  "renewalTermDuration", "isMicrosoftProduct", "partnerId", "attentionNeeded",
-                  "actionTaken", "contractType", "links", "publisherName", "attributes",
-                  "scheduledNextTermInstructions"}
+    documented = {
+        "id",
+        "offerId",
+        "offerName",
+        "friendlyName",
+        "quantity",
+        "status",
+        "autoRenewEnabled",
+        "creationDate",
+        "effectiveStartDate",
+        "commitmentEndDate",
+        "cancellationAllowedUntilDate",
+        "termDuration",
+        "billingCycle",
+        "orderId",
+        "productType",
+        "unitType",
+        "hasPurchasableAddons",
+        "isTrial",
+        "billingType",
+        "renewalTermDuration",
+        "isMicrosoftProduct",
+        "partnerId",
+        "attentionNeeded",
+        "actionTaken",
+        "contractType",
+        "links",
+        "publisherName",
+        "attributes",
+        "scheduledNextTermInstructions",
+    }
     assert set(subscription) == documented
     assert subscription["friendlyName"] == "tag-S" and subscription["quantity"] == 2
     assert subscription["productType"]["id"] == "Software"
@@ -246,7 +294,8 @@ def test_subscription_has_the_software_sample_fields(shop):
 def test_patch_without_auto_renew_turns_it_off(shop):
     order = shop.buy(shop.line(shop.sku()))[0]
     subscription_id = shop.call("GET", f"/orders/{order['id']}").json()["lineItems"][0][
-        "subscriptionId"]
+        "subscriptionId"
+    ]
     answer = shop.call("PATCH", f"/subscriptions/{subscription_id}", {"quantity": 2})
     assert answer.status_code == 200
     assert answer.json()["autoRenewEnabled"] is False and answer.json()["quantity"] == 2
@@ -258,8 +307,10 @@ def test_patch_without_auto_renew_turns_it_off(shop):
 
 def test_cancellation_only_within_the_window(shop, sim):
     first, second = (shop.buy(shop.line(shop.sku()))[0] for _ in range(2))
-    ids = [shop.call("GET", f"/orders/{order['id']}").json()["lineItems"][0]["subscriptionId"]
-           for order in (first, second)]
+    ids = [
+        shop.call("GET", f"/orders/{order['id']}").json()["lineItems"][0]["subscriptionId"]
+        for order in (first, second)
+    ]
     current = shop.call("GET", f"/subscriptions/{ids[0]}").json()
     cancelled = shop.call("PATCH", f"/subscriptions/{ids[0]}", dict(current, status="deleted"))
     assert cancelled.json()["status"] == "deleted"
@@ -272,11 +323,13 @@ def test_cancellation_only_within_the_window(shop, sim):
 def test_slow_subscription_update_answers_202_and_applies_later(shop, sim):
     order = shop.buy(shop.line(shop.sku()))[0]
     subscription_id = shop.call("GET", f"/orders/{order['id']}").json()["lineItems"][0][
-        "subscriptionId"]
+        "subscriptionId"
+    ]
     current = shop.call("GET", f"/subscriptions/{subscription_id}").json()
     sim.set_faults(["subscription-patch:accepted=30"])
-    answer = shop.call("PATCH", f"/subscriptions/{subscription_id}",
-                       dict(current, autoRenewEnabled=False))
+    answer = shop.call(
+        "PATCH", f"/subscriptions/{subscription_id}", dict(current, autoRenewEnabled=False)
+    )
     assert answer.status_code == 202
     location = answer.headers["Location"]
     assert location.startswith(sim.api_url)
@@ -284,15 +337,15 @@ def test_slow_subscription_update_answers_202_and_applies_later(shop, sim):
     assert operation["status"] == "inProgress"
     assert shop.call("GET", f"/subscriptions/{subscription_id}").json()["autoRenewEnabled"]
     sim.advance_clock(31)
-    assert shop.http.get(location, headers=shop.headers, timeout=10).json()[
-        "status"] == "succeeded"
+    assert shop.http.get(location, headers=shop.headers, timeout=10).json()["status"] == "succeeded"
     assert not shop.call("GET", f"/subscriptions/{subscription_id}").json()["autoRenewEnabled"]
 
 
 def test_entitlements_list_subscriptions_and_perpetual_licences(shop, sim):
     sim.update_settings(order_complete_delay=0, fulfilment_delay=300)
-    orders = shop.buy(shop.line(shop.sku()),
-                      shop.line(shop.sku("SoftwarePerpetual"), line_id=1, quantity=4))
+    orders = shop.buy(
+        shop.line(shop.sku()), shop.line(shop.sku("SoftwarePerpetual"), line_id=1, quantity=4)
+    )
     ids = {order["id"] for order in orders}
 
     def mine():
@@ -337,9 +390,15 @@ def test_orders_list_is_a_collection(shop):
 def test_perpetual_order_can_be_cancelled_within_30_days(shop, sim):
     order = shop.buy(shop.line(shop.sku("SoftwarePerpetual")))[0]
     sim.advance_clock(20 * 86400)
-    answer = shop.call("PATCH", f"/orders/{order['id']}", {
-        "id": order["id"], "status": "cancelled",
-        "lineItems": [{"lineItemNumber": 0, "offerId": order["lineItems"][0]["offerId"]}]})
+    answer = shop.call(
+        "PATCH",
+        f"/orders/{order['id']}",
+        {
+            "id": order["id"],
+            "status": "cancelled",
+            "lineItems": [{"lineItemNumber": 0, "offerId": order["lineItems"][0]["offerId"]}],
+        },
+    )
     assert answer.status_code == 200 and answer.json()["status"] == "cancelled"
     late = shop.buy(shop.line(shop.sku("SoftwarePerpetual")))[0]
     sim.advance_clock(31 * 86400)
@@ -351,15 +410,18 @@ def test_customers_in_other_markets_pay_in_their_currency(sim, sim_http, api_hea
     for customer in sim.customers[:6]:
         shop = Shop(sim, sim_http, api_headers, customer["tenant_id"])
         order = shop.buy(shop.line(shop.sku()))[0]
-        expected = {"US": "USD", "GB": "GBP", "DE": "EUR", "FR": "EUR", "GR": "EUR",
-                    "IL": "ILS"}[customer["country"]]
+        expected = {"US": "USD", "GB": "GBP", "DE": "EUR", "FR": "EUR", "GR": "EUR", "IL": "ILS"}[
+            customer["country"]
+        ]
         assert order["currencyCode"] == expected
 
 
 def test_added_customer_can_order(sim, sim_http, api_headers):
-    customer = sim_http.post(f"{sim.base_url}/admin/customers",
-                             json={"company_name": "Litware SA", "country": "FR"},
-                             timeout=10).json()
+    customer = sim_http.post(
+        f"{sim.base_url}/admin/customers",
+        json={"company_name": "Litware SA", "country": "FR"},
+        timeout=10,
+    ).json()
     shop = Shop(sim, sim_http, api_headers, customer["tenant_id"])
     assert shop.buy(shop.line(shop.sku()))[0]["referenceCustomerId"] == customer["tenant_id"]
 
@@ -370,9 +432,11 @@ def _subscription_of(shop, order):
 
 
 def test_subscription_renews_or_expires_after_its_term(shop, sim):
-    sku = next(sku for sku in sim.catalogue.skus_for("US", "SoftwareSubscriptions",
-                                                     purchasable_only=True)
-               if sku.terms[0][0] == "P1Y")
+    sku = next(
+        sku
+        for sku in sim.catalogue.skus_for("US", "SoftwareSubscriptions", purchasable_only=True)
+        if sku.terms[0][0] == "P1Y"
+    )
     renewing, lapsing = (_subscription_of(shop, shop.buy(shop.line(sku))[0]) for _ in range(2))
     current = shop.call("GET", f"/subscriptions/{lapsing}").json()
     shop.call("PATCH", f"/subscriptions/{lapsing}", dict(current, autoRenewEnabled=False))
@@ -384,9 +448,11 @@ def test_subscription_renews_or_expires_after_its_term(shop, sim):
 
 
 def test_patch_on_the_renewal_day_answers_409(shop, sim):
-    sku = next(sku for sku in sim.catalogue.skus_for("US", "SoftwareSubscriptions",
-                                                     purchasable_only=True)
-               if sku.terms[0][0] == "P1Y")
+    sku = next(
+        sku
+        for sku in sim.catalogue.skus_for("US", "SoftwareSubscriptions", purchasable_only=True)
+        if sku.terms[0][0] == "P1Y"
+    )
     subscription_id = _subscription_of(shop, shop.buy(shop.line(sku))[0])
     current = shop.call("GET", f"/subscriptions/{subscription_id}").json()
     end = sim.commerce.state.data["subscriptions"][subscription_id]["commitment_end"]

@@ -35,28 +35,39 @@ def token(sim, http, **form):
 def place_order(sim, http, headers):
     sku = sim.catalogue.skus_for("US", "SoftwareSubscriptions", purchasable_only=True)[0]
     term, billing = sku.terms[0]
-    line = {"id": 0, "quantity": 2, "billingCycle": billing, "termDuration": term,
-            "friendlyName": "persisted",
-            "catalogItemId": sim.catalogue.catalog_item_id(sku.product_id, sku.id)}
+    line = {
+        "id": 0,
+        "quantity": 2,
+        "billingCycle": billing,
+        "termDuration": term,
+        "friendlyName": "persisted",
+        "catalogItemId": sim.catalogue.catalog_item_id(sku.product_id, sku.id),
+    }
     base = f"{sim.api_url}/customers/{US}"
     cart = http.post(f"{base}/carts", json={"lineItems": [line]}, headers=headers, timeout=10)
-    checkout = http.post(f"{base}/carts/{cart.json()['id']}/checkout",
-                         headers=dict(headers, **{"MS-RequestId": str(uuid.uuid4())}),
-                         timeout=10)
+    checkout = http.post(
+        f"{base}/carts/{cart.json()['id']}/checkout",
+        headers=dict(headers, **{"MS-RequestId": str(uuid.uuid4())}),
+        timeout=10,
+    )
     assert checkout.status_code == 201
     return cart.json()["id"], checkout.json()["orders"][0]
 
 
 def test_state_file_survives_a_restart(tmp_path):
     state_file = str(tmp_path / "sim-state.json")
-    settings = SimulatorSettings(sku_count=40, order_complete_delay=0, fulfilment_delay=0,
-                                 state_file=state_file)
+    settings = SimulatorSettings(
+        sku_count=40, order_complete_delay=0, fulfilment_delay=0, state_file=state_file
+    )
     with Simulator(settings.replace()) as first, session_for(first) as http:
-        headers = {"Authorization": "Bearer " + token(
-            first, http, grant_type="client_credentials").json()["access_token"]}
+        headers = {
+            "Authorization": "Bearer "
+            + token(first, http, grant_type="client_credentials").json()["access_token"]
+        }
         cart_id, order = place_order(first, http, headers)
-        rotated = token(first, http, grant_type="refresh_token",
-                        refresh_token=first.initial_refresh_token).json()["refresh_token"]
+        rotated = token(
+            first, http, grant_type="refresh_token", refresh_token=first.initial_refresh_token
+        ).json()["refresh_token"]
         customer = first.add_customer("Proseware Inc", "GB")
         ca_before = pathlib.Path(first.ca_file).read_bytes()
     stored = json.loads(pathlib.Path(state_file).read_text(encoding="utf-8"))
@@ -71,11 +82,17 @@ def test_state_file_survives_a_restart(tmp_path):
         read = http.get(f"{base}/orders/{order['id']}", headers=headers, timeout=10).json()
         assert read["lineItems"][0]["friendlyName"] == "persisted"
         subscription_id = read["lineItems"][0]["subscriptionId"]
-        assert http.get(f"{base}/subscriptions/{subscription_id}", headers=headers,
-                        timeout=10).json()["quantity"] == 2
-        again = http.post(f"{base}/carts/{cart_id}/checkout",
-                          headers=dict(headers, **{"MS-RequestId": str(uuid.uuid4())}),
-                          timeout=10)
+        assert (
+            http.get(f"{base}/subscriptions/{subscription_id}", headers=headers, timeout=10).json()[
+                "quantity"
+            ]
+            == 2
+        )
+        again = http.post(
+            f"{base}/carts/{cart_id}/checkout",
+            headers=dict(headers, **{"MS-RequestId": str(uuid.uuid4())}),
+            timeout=10,
+        )
         assert again.json()["code"] == 800065
         assert customer["tenant_id"] in {c["tenant_id"] for c in second.customers}
 
@@ -85,8 +102,9 @@ def test_revocation_survives_a_restart(tmp_path):
     with Simulator(settings.replace()) as first:
         first.revoke_refresh_tokens()
     with Simulator(settings.replace()) as second, session_for(second) as http:
-        answer = token(second, http, grant_type="refresh_token",
-                       refresh_token=second.initial_refresh_token)
+        answer = token(
+            second, http, grant_type="refresh_token", refresh_token=second.initial_refresh_token
+        )
         assert answer.json()["error"] == "invalid_grant"
 
 
@@ -99,20 +117,34 @@ def test_state_file_is_written_atomically(tmp_path):
 
 
 def test_admin_endpoints_refuse_non_loopback_clients(simulator):
-    request = Request(method="GET", path="/admin/health", query={}, headers={}, body=b"",
-                      client_host="192.0.2.7")
+    request = Request(
+        method="GET", path="/admin/health", query={}, headers={}, body=b"", client_host="192.0.2.7"
+    )
     with pytest.raises(SimError) as raised:
         simulator._dispatch(request, {})
     assert raised.value.status == 403
 
 
 def test_command_line_starts_prints_and_stops_on_sigterm(tmp_path):
-    command = [sys.executable, "-m", "partner_center.simulator", "--port", "0",
-               "--sku-count", "30", "--cert-dir", str(tmp_path / "certs"),
-               "--state", str(tmp_path / "state.json"), "--fault", "token:503::1"]
+    command = [
+        sys.executable,
+        "-m",
+        "partner_center.simulator",
+        "--port",
+        "0",
+        "--sku-count",
+        "30",
+        "--cert-dir",
+        str(tmp_path / "certs"),
+        "--state",
+        str(tmp_path / "state.json"),
+        "--fault",
+        "token:503::1",
+    ]
     env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          env=env, cwd=REPO) as process:
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO
+    ) as process:
         try:
             lines = []
             while not any(line.strip().startswith("Client secret") for line in lines):

@@ -39,13 +39,31 @@ BATCH_SIZE = 1000
 NULL = r"\N"  # in COPY's text format
 # What Odoo's precomputed product fields (invoicing and service policies, properties) depend on:
 # the same for every Microsoft product of one kind (see _add_precomputed_once)
-PRODUCT_KIND_FIELDS = ("type", "service_tracking", "categ_id", "uom_id", "company_id",
-                       "sale_ok", "purchase_ok")
+PRODUCT_KIND_FIELDS = (
+    "type",
+    "service_tracking",
+    "categ_id",
+    "uom_id",
+    "company_id",
+    "sale_ok",
+    "purchase_ok",
+)
 # What distinguishes the Microsoft items of one pricelist (see _ms_create_pricelist_items)
 ITEM_VARYING = ("product_tmpl_id", "product_id", "fixed_price")
-SKU_FIELDS = ["name", "code", "ms_product_ref", "ms_sku_ref", "instance_id", "kind",
-              "catalog_status", "description", "publisher", "term_value_ids", "country_ids",
-              "product_tmpl_id"]
+SKU_FIELDS = [
+    "name",
+    "code",
+    "ms_product_ref",
+    "ms_sku_ref",
+    "instance_id",
+    "kind",
+    "catalog_status",
+    "description",
+    "publisher",
+    "term_value_ids",
+    "country_ids",
+    "product_tmpl_id",
+]
 # Products made by the sync get no "created" message nor followers: the sync run lists them.
 NO_CHATTER = {"tracking_disable": True}
 
@@ -66,8 +84,12 @@ class MsCspCatalogueApplier(models.AbstractModel):
     _description = "Microsoft Catalogue Sync: apply a snapshot"
 
     def _ms_apply(self, instance, run, snapshot, commit):
-        skus = {sku.code: sku.id for sku in self.env["ms.csp.sku"].search_fetch(
-            [("instance_id", "=", instance.id)], ["code"])}
+        skus = {
+            sku.code: sku.id
+            for sku in self.env["ms.csp.sku"].search_fetch(
+                [("instance_id", "=", instance.id)], ["code"]
+            )
+        }
         context = self._ms_context(instance, snapshot)
         codes = sorted(snapshot.skus)
         run.write({"sku_total": len(codes)})
@@ -85,7 +107,7 @@ class MsCspCatalogueApplier(models.AbstractModel):
         would undo it, and the batches before it stay.
         """
         for start in range(0, len(codes), BATCH_SIZE):
-            batch = codes[start:start + BATCH_SIZE]
+            batch = codes[start : start + BATCH_SIZE]
             with contextlib.nullcontext() if commit else self.env.cr.savepoint():
                 self._ms_apply_batch(instance, run, snapshot, batch, skus, context)
                 run.write({"sku_done": start + len(batch)})
@@ -106,17 +128,25 @@ class MsCspCatalogueApplier(models.AbstractModel):
 
     def _ms_pricelists(self, instance, currencies):
         """One pricelist per active currency of the instance (created when missing)."""
-        pricelists = self.env["product.pricelist"].with_context(active_test=False).search([
-            ("ms_instance_id", "=", instance.id)])
+        pricelists = (
+            self.env["product.pricelist"]
+            .with_context(active_test=False)
+            .search([("ms_instance_id", "=", instance.id)])
+        )
         by_currency = {pricelist.currency_id.name: pricelist for pricelist in pricelists}
         missing = [name for name in currencies if name not in by_currency]
-        created = self.env["product.pricelist"].create([{
-            # Odoo shows a pricelist with its currency: "Microsoft <instance> (USD)"
-            "name": self.env._("Microsoft %s", instance.name),
-            "currency_id": currencies[name].id,
-            "company_id": instance.company_id.id,
-            "ms_instance_id": instance.id,
-        } for name in missing])
+        created = self.env["product.pricelist"].create(
+            [
+                {
+                    # Odoo shows a pricelist with its currency: "Microsoft <instance> (USD)"
+                    "name": self.env._("Microsoft %s", instance.name),
+                    "currency_id": currencies[name].id,
+                    "company_id": instance.company_id.id,
+                    "ms_instance_id": instance.id,
+                }
+                for name in missing
+            ]
+        )
         for pricelist in created:
             by_currency[pricelist.currency_id.name] = pricelist
         return by_currency
@@ -125,15 +155,20 @@ class MsCspCatalogueApplier(models.AbstractModel):
         """Units, categories and Microsoft Term values of the products, looked up once."""
         ref = self.env.ref
         return {
-            "units": {True: ref("ms_catalogue_sync.uom_annual"),
-                      False: ref("uom.product_uom_unit")},
+            "units": {
+                True: ref("ms_catalogue_sync.uom_annual"),
+                False: ref("uom.product_uom_unit"),
+            },
             "categories": {
                 True: ref("ms_catalogue_sync.product_category_ms_software_subscriptions"),
-                False: ref("ms_catalogue_sync.product_category_ms_perpetual_licenses")},
+                False: ref("ms_catalogue_sync.product_category_ms_perpetual_licenses"),
+            },
             "term_attribute": ref("ms_catalogue_sync.attribute_ms_term"),
-            "term_values": {key: ref(f"ms_catalogue_sync.{xmlid}")
-                            for key, (_term, _billing, xmlid, _unit) in TERM_PLANS.items()
-                            if xmlid},
+            "term_values": {
+                key: ref(f"ms_catalogue_sync.{xmlid}")
+                for key, (_term, _billing, xmlid, _unit) in TERM_PLANS.items()
+                if xmlid
+            },
         }
 
     def _ms_apply_batch(self, instance, run, snapshot, batch, skus, context):
@@ -150,25 +185,30 @@ class MsCspCatalogueApplier(models.AbstractModel):
         retired = self._ms_upsert_skus(instance, run, entries, by_code, context, changes)
         skus.update((code, sku.id) for code, sku in by_code.items())
         batch_skus = self.env["ms.csp.sku"].browse(
-            [by_code[code].id for code in batch if code in by_code])
-        created, updated = self._ms_upsert_products(batch_skus, {e.code: e for e in entries},
-                                                    context)
+            [by_code[code].id for code in batch if code in by_code]
+        )
+        created, updated = self._ms_upsert_products(
+            batch_skus, {e.code: e for e in entries}, context
+        )
         self._ms_upsert_prices(instance, run, batch_skus, context, changes)
         self._ms_retire(run, retired, changes)
         for change in changes:  # new SKUs got their product after their change line was made
             if not change["product_tmpl_id"]:
-                change["product_tmpl_id"] = self.env["ms.csp.sku"].browse(
-                    change["sku_id"]).product_tmpl_id.id
+                change["product_tmpl_id"] = (
+                    self.env["ms.csp.sku"].browse(change["sku_id"]).product_tmpl_id.id
+                )
         self.env["ms.csp.sync.change"].create(changes)
-        run.write({
-            "new_count": run.new_count + sum(1 for c in changes if c["change_type"] == "new"),
-            "retired_count": run.retired_count + sum(
-                1 for c in changes if c["change_type"] == "retired"),
-            "price_change_count": run.price_change_count + sum(
-                1 for c in changes if c["change_type"] == "price"),
-            "product_created_count": run.product_created_count + created,
-            "product_updated_count": run.product_updated_count + updated,
-        })
+        run.write(
+            {
+                "new_count": run.new_count + sum(1 for c in changes if c["change_type"] == "new"),
+                "retired_count": run.retired_count
+                + sum(1 for c in changes if c["change_type"] == "retired"),
+                "price_change_count": run.price_change_count
+                + sum(1 for c in changes if c["change_type"] == "price"),
+                "product_created_count": run.product_created_count + created,
+                "product_updated_count": run.product_updated_count + updated,
+            }
+        )
 
     # --- SKUs --- #
 
@@ -185,8 +225,11 @@ class MsCspCatalogueApplier(models.AbstractModel):
             "description": entry.description or False,
             "publisher": entry.publisher or False,
             "term_value_ids": sorted(by_plan[plan].id for plan in plans if plan in by_plan),
-            "country_ids": sorted(context["countries"][code].id for code in entry.countries
-                                  if code in context["countries"]),
+            "country_ids": sorted(
+                context["countries"][code].id
+                for code in entry.countries
+                if code in context["countries"]
+            ),
         }
 
     def _ms_upsert_skus(self, instance, run, entries, skus, context, changes):
@@ -197,14 +240,19 @@ class MsCspCatalogueApplier(models.AbstractModel):
             sku = skus.get(entry.code)
             if entry.status == CATALOG_STATUS_RETIRED:
                 if sku and sku.catalog_status != CATALOG_STATUS_RETIRED:
-                    updates.append((sku, {"catalog_status": CATALOG_STATUS_RETIRED,
-                                          "country_ids": [(5, 0, 0)]}))
+                    updates.append(
+                        (
+                            sku,
+                            {"catalog_status": CATALOG_STATUS_RETIRED, "country_ids": [(5, 0, 0)]},
+                        )
+                    )
                     retired |= sku
                 continue
             values = self._ms_sku_values(instance, entry, context)
             if not sku:
-                to_create.append({**values, "catalog_status": CATALOG_STATUS_NEW,
-                                  "last_sync_run_id": run.id})
+                to_create.append(
+                    {**values, "catalog_status": CATALOG_STATUS_NEW, "last_sync_run_id": run.id}
+                )
                 continue
             if sku.catalog_status == CATALOG_STATUS_RETIRED:
                 changes.append(self._ms_change(run, sku, "back"))
@@ -237,9 +285,16 @@ class MsCspCatalogueApplier(models.AbstractModel):
     @staticmethod
     def _ms_change(run, sku, change_type, **values):
         # the run's values of the stored related fields: written with the row, not after it
-        return {"run_id": run.id, "instance_id": run.instance_id.id,
-                "company_id": run.company_id.id, "date": run.date_start, "sku_id": sku.id,
-                "product_tmpl_id": sku.product_tmpl_id.id, "change_type": change_type, **values}
+        return {
+            "run_id": run.id,
+            "instance_id": run.instance_id.id,
+            "company_id": run.company_id.id,
+            "date": run.date_start,
+            "sku_id": sku.id,
+            "product_tmpl_id": sku.product_tmpl_id.id,
+            "change_type": change_type,
+            **values,
+        }
 
     # --- products --- #
 
@@ -264,13 +319,15 @@ class MsCspCatalogueApplier(models.AbstractModel):
         if not skus:
             return
         model = self.env["product.template"].with_context(
-            lang="en_US", create_product_product=False, **NO_CHATTER)
+            lang="en_US", create_product_product=False, **NO_CHATTER
+        )
         vals_list = [self._ms_template_values(sku, context) for sku in skus]
         _add_precomputed_once(model, vals_list, PRODUCT_KIND_FIELDS)
         templates = model.create(vals_list)
         term_attribute = context["records"]["term_attribute"]
         other_lines = templates.filtered(
-            lambda template: template.attribute_line_ids.attribute_id - term_attribute)
+            lambda template: template.attribute_line_ids.attribute_id - term_attribute
+        )
         if other_lines:  # attributes another module added: Odoo's own variant machinery
             other_lines.attribute_line_ids._update_product_template_attribute_values()
         self._ms_create_variants(templates - other_lines)
@@ -282,30 +339,42 @@ class MsCspCatalogueApplier(models.AbstractModel):
     def _ms_create_variants(self, templates):
         """One variant per Microsoft Term value of each template, one without values if none."""
         lines = templates.attribute_line_ids
-        term_values = self.env["product.template.attribute.value"].create([{
-            "attribute_line_id": line.id,
-            # stored related values, written with the row instead of after it
-            "product_tmpl_id": line.product_tmpl_id.id,
-            "attribute_id": line.attribute_id.id,
-            "product_attribute_value_id": value.id,
-            "price_extra": value.default_extra_price,
-        } for line in lines for value in line.value_ids])
+        term_values = self.env["product.template.attribute.value"].create(
+            [
+                {
+                    "attribute_line_id": line.id,
+                    # stored related values, written with the row instead of after it
+                    "product_tmpl_id": line.product_tmpl_id.id,
+                    "attribute_id": line.attribute_id.id,
+                    "product_attribute_value_id": value.id,
+                    "price_extra": value.default_extra_price,
+                }
+                for line in lines
+                for value in line.value_ids
+            ]
+        )
         combinations = {template.id: [] for template in templates}
         for term_value in term_values:
             combinations[term_value.attribute_line_id.product_tmpl_id.id].append(term_value.id)
-        plans = {term_value.id: term_value.product_attribute_value_id.ms_term_plan
-                 for term_value in term_values}
+        plans = {
+            term_value.id: term_value.product_attribute_value_id.ms_term_plan
+            for term_value in term_values
+        }
         vals_list = []
         for template in templates:
             value_ids = combinations[template.id]
             for combination in [[value_id] for value_id in value_ids] or [[]]:
-                vals_list.append({
-                    "product_tmpl_id": template.id, "active": template.active,
-                    "product_template_attribute_value_ids": [(6, 0, combination)],
-                    # the SKU code and the term: on order and invoice lines, "[code] name"
-                    "default_code": variant_code(
-                        template.default_code, plans[combination[0]] if combination else None),
-                })
+                vals_list.append(
+                    {
+                        "product_tmpl_id": template.id,
+                        "active": template.active,
+                        "product_template_attribute_value_ids": [(6, 0, combination)],
+                        # the SKU code and the term: on order and invoice lines, "[code] name"
+                        "default_code": variant_code(
+                            template.default_code, plans[combination[0]] if combination else None
+                        ),
+                    }
+                )
         # Creating the variants keeps the cached inverse (the term values' variants) of every
         # term value up to date, each time intersecting with all variants of the batch: that
         # grows as the square of the batch. Nothing reads that cache here; unknown, it is read
@@ -343,15 +412,25 @@ class MsCspCatalogueApplier(models.AbstractModel):
         records = context["records"]
         subscription = sku.kind == KIND_SOFTWARE_SUBSCRIPTION
         unit = records["units"][subscription]
-        values.update(uom_id=unit.id, uom_po_id=unit.id,
-                      categ_id=records["categories"][subscription].id, list_price=0.0,
-                      company_id=sku.instance_id.company_id.id)
+        values.update(
+            uom_id=unit.id,
+            uom_po_id=unit.id,
+            categ_id=records["categories"][subscription].id,
+            list_price=0.0,
+            company_id=sku.instance_id.company_id.id,
+        )
         term_values = self._ms_term_values(sku, context)
         if term_values:
-            values["attribute_line_ids"] = [(0, 0, {
-                "attribute_id": records["term_attribute"].id,
-                "value_ids": [(6, 0, term_values.ids)],
-            })]
+            values["attribute_line_ids"] = [
+                (
+                    0,
+                    0,
+                    {
+                        "attribute_id": records["term_attribute"].id,
+                        "value_ids": [(6, 0, term_values.ids)],
+                    },
+                )
+            ]
         return values
 
     @staticmethod
@@ -363,7 +442,8 @@ class MsCspCatalogueApplier(models.AbstractModel):
         """Add variants for term plans Microsoft added; removed plans keep their variants."""
         attribute = context["records"]["term_attribute"]
         lines = templates.attribute_line_ids.filtered(
-            lambda term_line: term_line.attribute_id == attribute)
+            lambda term_line: term_line.attribute_id == attribute
+        )
         lines.fetch(["product_tmpl_id", "value_ids"])  # the groups below read the cache
         lines_of = defaultdict(lambda: self.env["product.template.attribute.line"])
         for line in lines:
@@ -374,7 +454,8 @@ class MsCspCatalogueApplier(models.AbstractModel):
             if missing:
                 lines.value_ids = [(4, value.id) for value in missing]
                 for variant in sku.product_tmpl_id.with_context(
-                        active_test=False).product_variant_ids:
+                    active_test=False
+                ).product_variant_ids:
                     code = variant_code(sku.code, variant.ms_term_plan)
                     if variant.default_code != code:
                         variant.default_code = code
@@ -393,8 +474,11 @@ class MsCspCatalogueApplier(models.AbstractModel):
             values = {}
             if entry.localized_title and template.name != entry.localized_title:
                 values["name"] = entry.localized_title
-            if entry.localized_description and sku in creating and \
-                    template.description_sale != entry.localized_description:
+            if (
+                entry.localized_description
+                and sku in creating
+                and template.description_sale != entry.localized_description
+            ):
                 values["description_sale"] = entry.localized_description
             if values:
                 template.write(values)
@@ -412,7 +496,9 @@ class MsCspCatalogueApplier(models.AbstractModel):
             plan = plan_of(term, billing)
             if plan and currency in currencies:
                 wanted[code][(plan, False, currencies[currency].id)] = (
-                    _float(price.cost), _float(price.sell))
+                    _float(price.cost),
+                    _float(price.sell),
+                )
         for price in snapshot.country_prices:
             plan = plan_of(price.term_duration, price.billing_plan)
             if plan and price.currency in currencies and price.country in countries:
@@ -423,8 +509,11 @@ class MsCspCatalogueApplier(models.AbstractModel):
     def _ms_upsert_prices(self, instance, run, skus, context, changes):
         """Default and per-country prices, pricelist items and variant costs, as diffs."""
         by_id = {sku.id: sku for sku in skus if sku.catalog_status != CATALOG_STATUS_RETIRED}
-        wanted = {(sku.id, *key): price for sku in by_id.values()
-                  for key, price in context["prices"].get(sku.code, {}).items()}
+        wanted = {
+            (sku.id, *key): price
+            for sku in by_id.values()
+            for key, price in context["prices"].get(sku.code, {}).items()
+        }
         current = self._ms_current_prices(list(by_id))
         to_create, to_update = [], []
         for key, (cost, sell) in wanted.items():
@@ -435,9 +524,19 @@ class MsCspCatalogueApplier(models.AbstractModel):
             price_id, old_cost, old_sell = price
             if not (_same(old_cost, cost) and _same(old_sell, sell)):
                 if not key[2]:
-                    changes.append(self._ms_change(
-                        run, by_id[key[0]], "price", term_plan=key[1], currency_id=key[3],
-                        old_cost=old_cost, new_cost=cost, old_price=old_sell, new_price=sell))
+                    changes.append(
+                        self._ms_change(
+                            run,
+                            by_id[key[0]],
+                            "price",
+                            term_plan=key[1],
+                            currency_id=key[3],
+                            old_cost=old_cost,
+                            new_cost=cost,
+                            old_price=old_sell,
+                            new_price=sell,
+                        )
+                    )
                 to_update.append((price_id, cost, sell))
         self._ms_insert_prices(instance, to_create, context)
         self._ms_update_prices(to_update)
@@ -450,12 +549,17 @@ class MsCspCatalogueApplier(models.AbstractModel):
     def _ms_current_prices(self, sku_ids):
         """(sku id, term plan, country id or False, currency id) -> (price id, cost, sell)."""
         self.env["ms.csp.price"].flush_model()
-        self.env.cr.execute(SQL(
-            "SELECT id, sku_id, term_plan, country_id, currency_id, cost, sell "
-            "FROM ms_csp_price WHERE sku_id = ANY(%s)", sku_ids))
-        return {(sku_id, plan, country_id or False, currency_id): (row_id, cost, sell)
-                for row_id, sku_id, plan, country_id, currency_id, cost, sell
-                in self.env.cr.fetchall()}
+        self.env.cr.execute(
+            SQL(
+                "SELECT id, sku_id, term_plan, country_id, currency_id, cost, sell "
+                "FROM ms_csp_price WHERE sku_id = ANY(%s)",
+                sku_ids,
+            )
+        )
+        return {
+            (sku_id, plan, country_id or False, currency_id): (row_id, cost, sell)
+            for row_id, sku_id, plan, country_id, currency_id, cost, sell in self.env.cr.fetchall()
+        }
 
     def _ms_insert_prices(self, instance, rows, context):
         """New ``ms.csp.price`` rows in one COPY.
@@ -470,20 +574,38 @@ class MsCspCatalogueApplier(models.AbstractModel):
         if not rows:
             return
         self.env["ms.csp.price"].check_access("create")
-        amount = {currency.id: _column_amount(currency)
-                  for currency in context["currencies"].values()}
+        amount = {
+            currency.id: _column_amount(currency) for currency in context["currencies"].values()
+        }
         stamp = f"{self.env.uid}\t{self.env.cr.now().isoformat(' ')}"
-        lines = io.StringIO("".join(
-            f"{sku_id}\t{instance.id}\t{plan}\t{country_id or NULL}\t{currency_id}\t"
-            f"{amount[currency_id](cost)}\t{amount[currency_id](sell)}\t{stamp}\t{stamp}\n"
-            for (sku_id, plan, country_id, currency_id), cost, sell in rows))
+        lines = io.StringIO(
+            "".join(
+                f"{sku_id}\t{instance.id}\t{plan}\t{country_id or NULL}\t{currency_id}\t"
+                f"{amount[currency_id](cost)}\t{amount[currency_id](sell)}\t{stamp}\t{stamp}\n"
+                for (sku_id, plan, country_id, currency_id), cost, sell in rows
+            )
+        )
         # as Odoo's own COPY: no asynchronous wait callback (gevent) while it runs
         callback = psycopg2.extensions.get_wait_callback()
         psycopg2.extensions.set_wait_callback(None)
         try:
-            self.env.cr.copy_from(lines, "ms_csp_price", columns=(
-                "sku_id", "instance_id", "term_plan", "country_id", "currency_id", "cost",
-                "sell", "create_uid", "create_date", "write_uid", "write_date"))
+            self.env.cr.copy_from(
+                lines,
+                "ms_csp_price",
+                columns=(
+                    "sku_id",
+                    "instance_id",
+                    "term_plan",
+                    "country_id",
+                    "currency_id",
+                    "cost",
+                    "sell",
+                    "create_uid",
+                    "create_date",
+                    "write_uid",
+                    "write_date",
+                ),
+            )
         finally:
             psycopg2.extensions.set_wait_callback(callback)
         # SKUs whose prices were read before see the new rows
@@ -504,18 +626,30 @@ class MsCspCatalogueApplier(models.AbstractModel):
             "UPDATE ms_csp_price SET cost = v.cost, sell = v.sell, write_uid = v.uid, "
             "write_date = v.now FROM (VALUES %s) AS v(id, cost, sell, uid, now) "
             "WHERE ms_csp_price.id = v.id",
-            [(price_id, amount[price_id](cost), amount[price_id](sell), uid, now)
-             for price_id, cost, sell in rows],
-            template="(%s, %s::numeric, %s::numeric, %s, %s::timestamp)", page_size=1000)
+            [
+                (price_id, amount[price_id](cost), amount[price_id](sell), uid, now)
+                for price_id, cost, sell in rows
+            ],
+            template="(%s, %s::numeric, %s::numeric, %s, %s::timestamp)",
+            page_size=1000,
+        )
         prices.invalidate_recordset(["cost", "sell", "write_uid", "write_date"])
 
     def _ms_variants(self, skus):
         """(sku id, term plan) -> product.product, for the SKUs' products."""
         sku_of = {sku.product_tmpl_id.id: sku.id for sku in skus if sku.product_tmpl_id}
-        variants = self.env["product.product"].with_context(active_test=False).search_fetch(
-            [("product_tmpl_id", "in", list(sku_of))], ["product_tmpl_id", "ms_term_plan"])
-        return {(sku_of[variant.product_tmpl_id.id], variant.ms_term_plan): variant
-                for variant in variants if variant.ms_term_plan}
+        variants = (
+            self.env["product.product"]
+            .with_context(active_test=False)
+            .search_fetch(
+                [("product_tmpl_id", "in", list(sku_of))], ["product_tmpl_id", "ms_term_plan"]
+            )
+        )
+        return {
+            (sku_of[variant.product_tmpl_id.id], variant.ms_term_plan): variant
+            for variant in variants
+            if variant.ms_term_plan
+        }
 
     def _ms_upsert_pricelist_items(self, defaults, variants, context):
         pricelists = {p.currency_id.id: p for p in context["pricelists"].values()}
@@ -523,12 +657,18 @@ class MsCspCatalogueApplier(models.AbstractModel):
         # one SELECT instead of records: a batch has a few thousand items to compare
         items.check_access("read")
         items.flush_model(["pricelist_id", "product_id", "fixed_price", "ms_synced"])
-        self.env.cr.execute(SQL(
-            "SELECT pricelist_id, product_id, id, fixed_price FROM product_pricelist_item "
-            "WHERE ms_synced AND pricelist_id = ANY(%s) AND product_id = ANY(%s)",
-            [p.id for p in pricelists.values()], [v.id for v in variants.values()]))
-        current = {(pricelist_id, product_id): (item_id, price)
-                   for pricelist_id, product_id, item_id, price in self.env.cr.fetchall()}
+        self.env.cr.execute(
+            SQL(
+                "SELECT pricelist_id, product_id, id, fixed_price FROM product_pricelist_item "
+                "WHERE ms_synced AND pricelist_id = ANY(%s) AND product_id = ANY(%s)",
+                [p.id for p in pricelists.values()],
+                [v.id for v in variants.values()],
+            )
+        )
+        current = {
+            (pricelist_id, product_id): (item_id, price)
+            for pricelist_id, product_id, item_id, price in self.env.cr.fetchall()
+        }
         to_create, updates = [], []
         # an item holds prices at the "Product Price" precision: a currency with more decimals
         # (KWD) is compared and stored as the item can hold it, or every sync would rewrite it
@@ -541,11 +681,17 @@ class MsCspCatalogueApplier(models.AbstractModel):
                 sell = float_round(sell, precision_digits=digits[1])
             item = current.get((pricelist.id, variant.id))  # (id, fixed price)
             if not item:
-                to_create.append({
-                    "pricelist_id": pricelist.id, "applied_on": "0_product_variant",
-                    "product_tmpl_id": variant.product_tmpl_id.id, "product_id": variant.id,
-                    "compute_price": "fixed", "fixed_price": sell, "ms_synced": True,
-                })
+                to_create.append(
+                    {
+                        "pricelist_id": pricelist.id,
+                        "applied_on": "0_product_variant",
+                        "product_tmpl_id": variant.product_tmpl_id.id,
+                        "product_id": variant.id,
+                        "compute_price": "fixed",
+                        "fixed_price": sell,
+                        "ms_synced": True,
+                    }
+                )
             elif not _same(item[1], sell):
                 updates.append((items.browse(item[0]), {"fixed_price": sell}))
         self._ms_create_pricelist_items(to_create)
@@ -570,10 +716,17 @@ class MsCspCatalogueApplier(models.AbstractModel):
         prototypes = items.create([group[0] for group in groups.values()])
         if not prototypes:
             return
-        copied = [name for name, field in items._fields.items()
-                  if field.store and field.column_type and name not in ("id", *ITEM_VARYING)]
-        if any(prototype[name] for prototype in prototypes for name, field in
-               items._fields.items() if field.store and field.type == "many2many"):
+        copied = [
+            name
+            for name, field in items._fields.items()
+            if field.store and field.column_type and name not in ("id", *ITEM_VARYING)
+        ]
+        if any(
+            prototype[name]
+            for prototype in prototypes
+            for name, field in items._fields.items()
+            if field.store and field.type == "many2many"
+        ):
             items.create([vals for group in groups.values() for vals in group[1:]])
             return
         prototypes.flush_recordset()
@@ -587,18 +740,31 @@ class MsCspCatalogueApplier(models.AbstractModel):
             SQL(", ").join(SQL.identifier(name) for name in copied),
             SQL(", ").join(SQL.identifier("p", name) for name in copied),
         )
-        rows = [(prototype.id, vals["product_tmpl_id"], vals["product_id"],
-                 fixed_price.convert_to_column(vals["fixed_price"], prototype))
-                for prototype, group in zip(prototypes, groups.values(), strict=True)
-                for vals in group[1:]]
-        created = self.env.cr.execute_values(
-            query.code, rows, template="(%s, %s, %s, %s::numeric)", page_size=1000,
-            fetch=True) if rows else []
+        rows = [
+            (
+                prototype.id,
+                vals["product_tmpl_id"],
+                vals["product_id"],
+                fixed_price.convert_to_column(vals["fixed_price"], prototype),
+            )
+            for prototype, group in zip(prototypes, groups.values(), strict=True)
+            for vals in group[1:]
+        ]
+        created = (
+            self.env.cr.execute_values(
+                query.code, rows, template="(%s, %s, %s, %s::numeric)", page_size=1000, fetch=True
+            )
+            if rows
+            else []
+        )
         new_items = items.browse([row[0] for row in created])
         for field in items._fields.values():
             depends = items.pool.field_depends.get(field, ())
-            if field.store and field.compute and any(
-                    path.split(".")[0] in ITEM_VARYING for path in depends):
+            if (
+                field.store
+                and field.compute
+                and any(path.split(".")[0] in ITEM_VARYING for path in depends)
+            ):
                 self.env.add_to_compute(field, new_items)
         self.env["product.pricelist"].invalidate_model(["item_ids"])
 
@@ -613,7 +779,8 @@ class MsCspCatalogueApplier(models.AbstractModel):
         if company_currency.name in context["currencies"]:
             source = company_currency
         rate = source._get_conversion_rate(
-            source, company_currency, instance.company_id, fields.Date.context_today(self))
+            source, company_currency, instance.company_id, fields.Date.context_today(self)
+        )
         return source, rate
 
     def _ms_upsert_list_prices(self, instance, defaults, variants, context):
@@ -631,12 +798,18 @@ class MsCspCatalogueApplier(models.AbstractModel):
                 sells[variant.product_tmpl_id.id][plan] = currency.round(sell * rate)
         templates = self.env["product.template"].with_context(**NO_CHATTER).browse(list(sells))
         base = {template_id: min(prices.values()) for template_id, prices in sells.items()}
-        updates = [(template, {"list_price": base[template.id]}) for template in templates
-                   if not currency.is_zero(template.list_price - base[template.id])]
-        term_values = self.env["product.template.attribute.value"].search_fetch([
-            ("product_tmpl_id", "in", list(sells)),
-            ("product_attribute_value_id.ms_term_plan", "!=", False),
-        ], ["product_tmpl_id", "product_attribute_value_id", "price_extra"])
+        updates = [
+            (template, {"list_price": base[template.id]})
+            for template in templates
+            if not currency.is_zero(template.list_price - base[template.id])
+        ]
+        term_values = self.env["product.template.attribute.value"].search_fetch(
+            [
+                ("product_tmpl_id", "in", list(sells)),
+                ("product_attribute_value_id.ms_term_plan", "!=", False),
+            ],
+            ["product_tmpl_id", "product_attribute_value_id", "price_extra"],
+        )
         for value in term_values:
             template_id = value.product_tmpl_id.id
             plan = value.product_attribute_value_id.ms_term_plan
@@ -652,8 +825,12 @@ class MsCspCatalogueApplier(models.AbstractModel):
         company_currency = company.currency_id
         source, rate = self._ms_company_rate(instance, context)
         # the cost is not tracked: no chatter work per variant
-        costs = self.env["product.product"].with_company(company).with_context(
-            **NO_CHATTER).browse([variant.id for variant in variants.values()])
+        costs = (
+            self.env["product.product"]
+            .with_company(company)
+            .with_context(**NO_CHATTER)
+            .browse([variant.id for variant in variants.values()])
+        )
         by_id = {variant.id: variant for variant in costs}
         updates = []
         for (sku_id, plan, _country, currency_id), (cost, _sell) in defaults.items():
@@ -674,8 +851,11 @@ class MsCspCatalogueApplier(models.AbstractModel):
         in_use = templates._ms_in_use() if templates else templates
         for sku in skus:
             kept = sku.product_tmpl_id and sku.product_tmpl_id in in_use
-            changes.append(self._ms_change(
-                run, sku, "retired", note=self.env._("Kept: still in use") if kept else False))
+            changes.append(
+                self._ms_change(
+                    run, sku, "retired", note=self.env._("Kept: still in use") if kept else False
+                )
+            )
         (templates - in_use).write({"active": False})
         in_use.write({"ms_kept_in_use": True})
 
@@ -690,8 +870,12 @@ def _skip_image_computations(records):
     """
     for field in records._fields.values():
         depends = records.pool.field_depends.get(field)
-        if field.store and field.compute and depends and all(
-                "." not in path and records._fields[path].type == "binary" for path in depends):
+        if (
+            field.store
+            and field.compute
+            and depends
+            and all("." not in path and records._fields[path].type == "binary" for path in depends)
+        ):
             records.env.remove_to_compute(field, records)
 
 
@@ -703,8 +887,11 @@ def _add_precomputed_once(model, vals_list, keys):
     see ``PRODUCT_KIND_FIELDS``), the draft of the first record with given ``keys`` values gives
     those of the others.
     """
-    names = [name for name, field in model._fields.items()
-             if field.store and field.compute and field.precompute]
+    names = [
+        name
+        for name, field in model._fields.items()
+        if field.store and field.compute and field.precompute
+    ]
     computed = {}
     for vals in vals_list:
         missing = tuple(name for name in names if name not in vals)
@@ -712,11 +899,16 @@ def _add_precomputed_once(model, vals_list, keys):
             continue
         key = (missing, *(vals.get(name) for name in keys))
         if key not in computed:
-            draft = model.new({name: value for name, value in vals.items()
-                               if not model._fields[name].relational
-                               or model._fields[name].type == "many2one"})
-            computed[key] = {name: model._fields[name].convert_to_write(draft[name], draft)
-                             for name in missing}
+            draft = model.new(
+                {
+                    name: value
+                    for name, value in vals.items()
+                    if not model._fields[name].relational or model._fields[name].type == "many2one"
+                }
+            )
+            computed[key] = {
+                name: model._fields[name].convert_to_write(draft[name], draft) for name in missing
+            }
         vals.update(computed[key])
 
 

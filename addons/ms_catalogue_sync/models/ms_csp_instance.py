@@ -27,12 +27,18 @@ class MsCspInstance(models.Model):
     _inherit = "ms.csp.instance"
 
     catalogue_lang = fields.Selection(
-        _lang_get, string="Catalog language", default="en_US", required=True,
+        _lang_get,
+        string="Catalog language",
+        default="en_US",
+        required=True,
         help="Descriptions come in this language where Microsoft translates them, in English "
         "otherwise.",
     )
     active_currency_ids = fields.Many2many(
-        "res.currency", string="Active currencies", domain=[("active", "=", True)], tracking=True,
+        "res.currency",
+        string="Active currencies",
+        domain=[("active", "=", True)],
+        tracking=True,
         help="The currencies the Microsoft products of this instance are sold in: each gets its "
         "cost and sell prices at every sync. Currencies Microsoft does not price in need a "
         "conversion rate.",
@@ -41,7 +47,9 @@ class MsCspInstance(models.Model):
     last_sync_date = fields.Datetime(readonly=True, copy=False)
     last_sync_state = fields.Selection(
         [("never", "Never run"), ("running", "Running"), ("done", "Done"), ("failed", "Failed")],
-        default="never", readonly=True, copy=False,
+        default="never",
+        readonly=True,
+        copy=False,
     )
     last_sync_message = fields.Text(readonly=True, copy=False)
     sku_ids = fields.One2many("ms.csp.sku", "instance_id", string="SKUs")
@@ -54,10 +62,14 @@ class MsCspInstance(models.Model):
 
     def _compute_counts(self):
         skus = self.env["ms.csp.sku"]._read_group(
-            [("instance_id", "in", self.ids)], ["instance_id"], ["__count"])
+            [("instance_id", "in", self.ids)], ["instance_id"], ["__count"]
+        )
         sku_counts = {instance.id: count for instance, count in skus}
-        products = self.env["product.template"].with_context(active_test=False)._read_group(
-            [("ms_instance_id", "in", self.ids)], ["ms_instance_id"], ["__count"])
+        products = (
+            self.env["product.template"]
+            .with_context(active_test=False)
+            ._read_group([("ms_instance_id", "in", self.ids)], ["ms_instance_id"], ["__count"])
+        )
         product_counts = {instance.id: count for instance, count in products}
         for instance in self:
             instance.sku_count = sku_counts.get(instance.id, 0)
@@ -66,12 +78,18 @@ class MsCspInstance(models.Model):
     @api.constrains("default_currency_id", "active_currency_ids")
     def _check_default_currency(self):
         for instance in self:
-            if instance.default_currency_id and \
-                    instance.default_currency_id not in instance.active_currency_ids:
-                raise ValidationError(self.env._(
-                    "The default currency %(currency)s of %(instance)s must be one of its active "
-                    "currencies.", currency=instance.default_currency_id.name,
-                    instance=instance.name))
+            if (
+                instance.default_currency_id
+                and instance.default_currency_id not in instance.active_currency_ids
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "The default currency %(currency)s of %(instance)s must be one of its "
+                        "active currencies.",
+                        currency=instance.default_currency_id.name,
+                        instance=instance.name,
+                    )
+                )
 
     @api.onchange("active_currency_ids")
     def _onchange_active_currency_ids(self):
@@ -85,7 +103,8 @@ class MsCspInstance(models.Model):
 
     def action_open_products(self):
         return self._ms_action(
-            "ms_catalogue_sync.action_ms_csp_products", "ms_instance_id", active_test=False)
+            "ms_catalogue_sync.action_ms_csp_products", "ms_instance_id", active_test=False
+        )
 
     def action_open_sync_runs(self):
         return self._ms_action("ms_catalogue_sync.action_ms_csp_sync_run", "instance_id")
@@ -118,8 +137,9 @@ class MsCspInstance(models.Model):
         runs = self.env["ms.csp.sync.run"]
         run = runs.search([("instance_id", "=", self.id), ("state", "=", "queued")], limit=1)
         if not run:
-            run = runs.create({"instance_id": self.id, "trigger": trigger,
-                               "requested_by_id": self.env.uid})
+            run = runs.create(
+                {"instance_id": self.id, "trigger": trigger, "requested_by_id": self.env.uid}
+            )
             run._ms_log(self.env._("Queued by %s.", self.env.user.name))
         if wake:
             self.env.ref("ms_catalogue_sync.cron_ms_csp_sync_worker")._trigger()
@@ -135,8 +155,7 @@ class MsCspInstance(models.Model):
         run = self._ms_queue_sync(trigger, wake=False)
         with run._ms_claimed() as claimed:
             if not claimed:
-                raise UserError(self.env._("A catalog sync of %s is already running.",
-                                           self.name))
+                raise UserError(self.env._("A catalog sync of %s is already running.", self.name))
             self._ms_sync_run(run, commit)
         return run
 
@@ -148,9 +167,12 @@ class MsCspInstance(models.Model):
         Failures are recorded on the run and the instance, never raised: a sync's failure is
         news for the people who look at the run, not an error of the worker.
         """
-        self.env["ms.csp.sync.run"].search([
-            ("instance_id", "=", self.id), ("state", "=", "running"),
-        ])._ms_interrupted()
+        self.env["ms.csp.sync.run"].search(
+            [
+                ("instance_id", "=", self.id),
+                ("state", "=", "running"),
+            ]
+        )._ms_interrupted()
         run.write({"state": "running", "date_start": fields.Datetime.now()})
         self.write({"last_sync_state": "running"})
         self._ms_commit(commit)
@@ -163,9 +185,14 @@ class MsCspInstance(models.Model):
             if not isinstance(error, (PartnerCenterError, MalformedDataError, UserError)):
                 _logger.exception("Reading the catalogue of instance %s failed", self.id)
             return self._ms_sync_failed(run, error, started, commit)
-        run._ms_log(self.env._("Read %(skus)s SKUs and %(prices)s prices in %(seconds).1f s.",
-                      skus=len(snapshot.skus), prices=len(snapshot.prices),
-                      seconds=time.monotonic() - started))
+        run._ms_log(
+            self.env._(
+                "Read %(skus)s SKUs and %(prices)s prices in %(seconds).1f s.",
+                skus=len(snapshot.skus),
+                prices=len(snapshot.prices),
+                seconds=time.monotonic() - started,
+            )
+        )
         run._ms_log_skipped_rows(snapshot.skipped_rows)
         try:
             self.env["ms.csp.catalogue.applier"]._ms_apply(self, run, snapshot, commit)
@@ -173,14 +200,26 @@ class MsCspInstance(models.Model):
             return self._ms_apply_failed(run, error, commit)
         message = self.env._(
             "%(new)s new, %(retired)s no longer available, %(prices)s price changes.",
-            new=run.new_count, retired=run.retired_count, prices=run.price_change_count)
-        run.write({"state": "done", "date_end": fields.Datetime.now(),
-                   "duration": time.monotonic() - started})
+            new=run.new_count,
+            retired=run.retired_count,
+            prices=run.price_change_count,
+        )
+        run.write(
+            {
+                "state": "done",
+                "date_end": fields.Datetime.now(),
+                "duration": time.monotonic() - started,
+            }
+        )
         run._ms_log(message)
-        self.write({
-            "last_sync_state": "done", "last_sync_date": run.date_end,
-            "last_sync_message": message, "connection_state": "connected",
-        })
+        self.write(
+            {
+                "last_sync_state": "done",
+                "last_sync_date": run.date_end,
+                "last_sync_message": message,
+                "connection_state": "connected",
+            }
+        )
         run._ms_notify_requester()
         self.env["ms.csp.sku"]._ms_trigger_quantity_limits()
         self._ms_commit(commit)
@@ -188,18 +227,22 @@ class MsCspInstance(models.Model):
 
     def _ms_fetch_snapshot(self, run):
         """Read and check the whole catalogue; nothing is written here."""
-        previous = dict(self.env["ms.csp.sku"].search_fetch(
-            [("instance_id", "=", self.id)], ["code", "catalog_status"]).mapped(
-            lambda sku: (sku.code, sku.catalog_status)))
+        previous = dict(
+            self.env["ms.csp.sku"]
+            .search_fetch([("instance_id", "=", self.id)], ["code", "catalog_status"])
+            .mapped(lambda sku: (sku.code, sku.catalog_status))
+        )
         on_date = fields.Date.context_today(self)
         rates = {}
         supported = set()
         for currency in self.active_currency_ids:
             currency_rates = self.env["ms.csp.conversion.rate"]._ms_rates_for(
-                currency, self.company_id, on_date)
+                currency, self.company_id, on_date
+            )
             if currency_rates:
-                rates[currency.name] = {base: Decimal(str(rate))
-                                        for base, rate in currency_rates.items()}
+                rates[currency.name] = {
+                    base: Decimal(str(rate)) for base, rate in currency_rates.items()
+                }
             supported.add(currency.name)
         with self._ms_client() as client:
             return fetch_snapshot(
@@ -221,21 +264,33 @@ class MsCspInstance(models.Model):
                 "Microsoft does not price in %(currency)s in the countries of %(instance)s and no "
                 "conversion rate into %(currency)s is set: add one in Microsoft CSP > "
                 "Configuration > Conversion Rates, then run Get Services Definition again. "
-                "Nothing was changed.", currency=error.target or error.currency,
-                instance=self.name)
+                "Nothing was changed.",
+                currency=error.target or error.currency,
+                instance=self.name,
+            )
         elif isinstance(error, MalformedDataError):
             message = self.env._(
-                "Microsoft's data could not be read: %s Nothing was changed.", error)
+                "Microsoft's data could not be read: %s Nothing was changed.", error
+            )
         elif isinstance(error, UserError):
             message = self.env._("%s Nothing was changed.", error.args[0])
         elif not isinstance(error, PartnerCenterError):
             message = self.env._(
                 "The sync stopped while reading the catalog (%(type)s: %(error)s). Nothing "
-                "was changed.", type=type(error).__name__, error=error)
+                "was changed.",
+                type=type(error).__name__,
+                error=error,
+            )
         else:
             message = self.env._("%s Nothing was changed.", self._ms_error_message(error))
-        run.write({"state": "failed", "date_end": fields.Datetime.now(), "error_message": message,
-                   "duration": time.monotonic() - started})
+        run.write(
+            {
+                "state": "failed",
+                "date_end": fields.Datetime.now(),
+                "error_message": message,
+                "duration": time.monotonic() - started,
+            }
+        )
         run._ms_log(message)
         values = {"last_sync_state": "failed", "last_sync_message": message}
         if isinstance(error, PartnerCenterError) and not isinstance(error, MissingRateError):
@@ -258,7 +313,9 @@ class MsCspInstance(models.Model):
             self.env.cr.rollback()
         message = self.env._(
             "The sync stopped while writing the catalog (%(error)s). The batches written so "
-            "far are complete; run Get Services Definition again to finish.", error=error)
+            "far are complete; run Get Services Definition again to finish.",
+            error=error,
+        )
         run.write({"state": "failed", "date_end": fields.Datetime.now(), "error_message": message})
         run._ms_log(message)
         self.write({"last_sync_state": "failed", "last_sync_message": message})

@@ -24,9 +24,11 @@ class MsCspPrice(models.Model):
     company_id = fields.Many2one(related="instance_id.company_id")
     term_plan = fields.Selection(TERM_PLAN_SELECTION, required=True)
     country_id = fields.Many2one(
-        "res.country", index=True,
+        "res.country",
+        index=True,
         help="Empty: the instance's default price, the highest over its countries (converted for "
-        "currencies Microsoft does not price in).")
+        "currencies Microsoft does not price in).",
+    )
     currency_id = fields.Many2one("res.currency", required=True)
     scope = fields.Char(string="Applies to", compute="_compute_scope")
     cost = fields.Monetary(string="Partner price", currency_field="currency_id")
@@ -53,37 +55,72 @@ class MsCspPrice(models.Model):
         """
         sku, plan = product.ms_sku_id, product.ms_term_plan
         country = partner.commercial_partner_id.country_id
-        currency = currency or partner.property_product_pricelist.currency_id or \
-            product.env.company.currency_id
+        currency = (
+            currency
+            or partner.property_product_pricelist.currency_id
+            or product.env.company.currency_id
+        )
         if not (sku and plan):
             return None, None, self.env._("%s is not a Microsoft product.", product.display_name)
         if not country:
-            return None, None, self.env._(
-                "%s has no country: its billing address decides the Microsoft price.",
-                partner.commercial_partner_id.display_name)
+            return (
+                None,
+                None,
+                self.env._(
+                    "%s has no country: its billing address decides the Microsoft price.",
+                    partner.commercial_partner_id.display_name,
+                ),
+            )
         if country not in sku.country_ids:
-            return None, None, self.env._(
-                "%(product)s is not sold in %(country)s.",
-                product=product.display_name, country=country.name)
-        rows = self.sudo().search([("sku_id", "=", sku.id), ("term_plan", "=", plan),
-                                   ("country_id", "=", country.id)])
+            return (
+                None,
+                None,
+                self.env._(
+                    "%(product)s is not sold in %(country)s.",
+                    product=product.display_name,
+                    country=country.name,
+                ),
+            )
+        rows = self.sudo().search(
+            [("sku_id", "=", sku.id), ("term_plan", "=", plan), ("country_id", "=", country.id)]
+        )
         term, billing, _value, _uom = TERM_PLANS[plan]
-        by_currency = {row.currency_id.name: SkuPrice(
-            sku.code, term, billing, row.currency_id.name,
-            cost=Decimal(str(row.cost)), sell=Decimal(str(row.sell))) for row in rows}
+        by_currency = {
+            row.currency_id.name: SkuPrice(
+                sku.code,
+                term,
+                billing,
+                row.currency_id.name,
+                cost=Decimal(str(row.cost)),
+                sell=Decimal(str(row.sell)),
+            )
+            for row in rows
+        }
         rates = self.env["ms.csp.conversion.rate"]._ms_rates_for(
-            currency, sku.company_id, on_date or fields.Date.context_today(self))
+            currency, sku.company_id, on_date or fields.Date.context_today(self)
+        )
         price = choose_customer_price(
-            by_currency, code=sku.code, country=country.code, currency=currency.name,
+            by_currency,
+            code=sku.code,
+            country=country.code,
+            currency=currency.name,
             rates={name: Decimal(str(rate)) for name, rate in rates.items()},
-            rounding=currency_rounding(currency))
+            rounding=currency_rounding(currency),
+        )
         if price:
             return float(price.sell), float(price.cost), None
-        return None, None, self.env._(
-            "%(product)s is priced in %(priced)s in %(country)s, not in %(currency)s, and no "
-            "conversion rate into %(currency)s is set.", product=product.display_name,
-            priced=", ".join(sorted(by_currency)) or self.env._("no currency"),
-            country=country.name, currency=currency.name)
+        return (
+            None,
+            None,
+            self.env._(
+                "%(product)s is priced in %(priced)s in %(country)s, not in %(currency)s, and no "
+                "conversion rate into %(currency)s is set.",
+                product=product.display_name,
+                priced=", ".join(sorted(by_currency)) or self.env._("no currency"),
+                country=country.name,
+                currency=currency.name,
+            ),
+        )
 
 
 def currency_rounding(currency):

@@ -40,32 +40,41 @@ class MsCspSku(models.Model):
     name = fields.Char(string="Title", required=True)
     code = fields.Char(required=True, index=True, help="ProductId:SkuId, as Partner Center has it.")
     ms_product_ref = fields.Char(
-        string="Microsoft product ID", required=True, help="Partner Center's ProductId.")
+        string="Microsoft product ID", required=True, help="Partner Center's ProductId."
+    )
     ms_sku_ref = fields.Char(
-        string="Microsoft SKU ID", required=True,
-        help="Partner Center's SkuId, within its product.")
+        string="Microsoft SKU ID", required=True, help="Partner Center's SkuId, within its product."
+    )
     instance_id = fields.Many2one("ms.csp.instance", required=True, ondelete="cascade", index=True)
     company_id = fields.Many2one(related="instance_id.company_id", store=True, index=True)
     kind = fields.Selection(KIND_SELECTION, required=True, index=True)
     catalog_status = fields.Selection(
-        CATALOG_STATUS_SELECTION, required=True, default=CATALOG_STATUS_NEW, index=True)
+        CATALOG_STATUS_SELECTION, required=True, default=CATALOG_STATUS_NEW, index=True
+    )
     description = fields.Text()
     publisher = fields.Char()
     country_ids = fields.Many2many(
-        "res.country", string="Sold in", help="Configured countries where it can be bought.")
+        "res.country", string="Sold in", help="Configured countries where it can be bought."
+    )
     term_value_ids = fields.Many2many(
-        "product.attribute.value", string="Term values", readonly=True,
+        "product.attribute.value",
+        string="Term values",
+        readonly=True,
         domain=[("ms_term_plan", "!=", False)],
         help="The Microsoft Term values it is sold with: one variant each. A perpetual license, "
-        "sold once, has none.")
+        "sold once, has none.",
+    )
     term_plan_names = fields.Char(string="Terms", compute="_compute_term_plan_names")
     product_tmpl_id = fields.Many2one("product.template", string="Product", index=True)
     price_ids = fields.One2many("ms.csp.price", "sku_id", string="Prices per country")
     last_sync_run_id = fields.Many2one("ms.csp.sync.run", string="Last changed by", readonly=True)
 
     _sql_constraints = [
-        ("code_instance_unique", "unique(instance_id, code)",
-         "A SKU code is unique within an instance."),
+        (
+            "code_instance_unique",
+            "unique(instance_id, code)",
+            "A SKU code is unique within an instance.",
+        ),
     ]
 
     @api.depends("term_value_ids", "kind")

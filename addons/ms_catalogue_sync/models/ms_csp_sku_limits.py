@@ -32,16 +32,25 @@ class MsCspSku(models.Model):
     _inherit = ["ms.csp.sku", "ms.csp.background.job"]
 
     minimum_quantity = fields.Integer(
-        readonly=True, help="The smallest quantity Partner Center accepts on one order line.")
+        readonly=True, help="The smallest quantity Partner Center accepts on one order line."
+    )
     maximum_quantity = fields.Integer(
-        readonly=True, help="The largest quantity Partner Center accepts on one order line.")
+        readonly=True, help="The largest quantity Partner Center accepts on one order line."
+    )
     limits_read_date = fields.Datetime(
-        string="Quantities read on", readonly=True, copy=False,
-        help="When the quantity limits were last read from Partner Center.")
+        string="Quantities read on",
+        readonly=True,
+        copy=False,
+        help="When the quantity limits were last read from Partner Center.",
+    )
     limits_next_read = fields.Datetime(
-        string="Next quantity read", readonly=True, copy=False, index=True,
+        string="Next quantity read",
+        readonly=True,
+        copy=False,
+        index=True,
         default=fields.Datetime.now,
-        help="When the cron reads this SKU's quantity limits from Partner Center again.")
+        help="When the cron reads this SKU's quantity limits from Partner Center again.",
+    )
     limits_failures = fields.Integer(readonly=True, copy=False)
 
     # === THE BACKGROUND JOB (ms.csp.background.job) === #
@@ -52,8 +61,11 @@ class MsCspSku(models.Model):
         return self._ms_job_process(commit=commit, **budget)
 
     def _ms_job_due_sql(self):
-        return SQL("catalog_status != %s AND limits_next_read <= %s",
-                   CATALOG_STATUS_RETIRED, fields.Datetime.now())
+        return SQL(
+            "catalog_status != %s AND limits_next_read <= %s",
+            CATALOG_STATUS_RETIRED,
+            fields.Datetime.now(),
+        )
 
     def _ms_job_order_sql(self):
         return SQL("limits_next_read, id")
@@ -68,11 +80,16 @@ class MsCspSku(models.Model):
         except Exception as error:  # pylint: disable=broad-except
             if not isinstance(error, PartnerCenterError):
                 _logger.exception("SKU %s: reading its quantity limits failed", self.code)
-            delay = min(RETRY_MAX, RETRY_BASE * 2 ** self.limits_failures)
-            delay = max(getattr(error, "retry_after", None) or 0.0,
-                        delay / 2 + random.uniform(0, delay / 2))
-            self.write({"limits_next_read": fields.Datetime.now() + timedelta(seconds=delay),
-                        "limits_failures": self.limits_failures + 1})
+            delay = min(RETRY_MAX, RETRY_BASE * 2**self.limits_failures)
+            delay = max(
+                getattr(error, "retry_after", None) or 0.0, delay / 2 + random.uniform(0, delay / 2)
+            )
+            self.write(
+                {
+                    "limits_next_read": fields.Datetime.now() + timedelta(seconds=delay),
+                    "limits_failures": self.limits_failures + 1,
+                }
+            )
 
     @api.model
     def _ms_trigger_quantity_limits(self):
@@ -90,13 +107,15 @@ class MsCspSku(models.Model):
         now = fields.Datetime.now()
         for sku in self | siblings:
             found = listed.get(sku.ms_sku_ref)
-            sku.write({
-                "minimum_quantity": (found.minimum_quantity or 0) if found else 0,
-                "maximum_quantity": (found.maximum_quantity or 0) if found else 0,
-                "limits_read_date": now,
-                "limits_next_read": now + LIMITS_REFRESH,
-                "limits_failures": 0,
-            })
+            sku.write(
+                {
+                    "minimum_quantity": (found.minimum_quantity or 0) if found else 0,
+                    "maximum_quantity": (found.maximum_quantity or 0) if found else 0,
+                    "limits_read_date": now,
+                    "limits_next_read": now + LIMITS_REFRESH,
+                    "limits_failures": 0,
+                }
+            )
 
     def _ms_limits_country(self):
         """A country the SKU is sold in, the instance's company's first."""
@@ -109,12 +128,18 @@ class MsCspSku(models.Model):
         """The other SKUs of the same product and instance, locked unless another worker has
         them (that worker reads them itself)."""
         self.flush_model()
-        self.env.cr.execute(SQL(
-            """SELECT id FROM ms_csp_sku
+        self.env.cr.execute(
+            SQL(
+                """SELECT id FROM ms_csp_sku
                 WHERE instance_id = %s AND ms_product_ref = %s AND id != %s
                   AND catalog_status != %s
                   FOR NO KEY UPDATE SKIP LOCKED""",
-            self.instance_id.id, self.ms_product_ref, self.id, CATALOG_STATUS_RETIRED))
+                self.instance_id.id,
+                self.ms_product_ref,
+                self.id,
+                CATALOG_STATUS_RETIRED,
+            )
+        )
         return self.browse(row[0] for row in self.env.cr.fetchall())
 
     # === USE === #
@@ -128,8 +153,16 @@ class MsCspSku(models.Model):
                 return self.env._(
                     "Microsoft sells %(sku)s in quantities of %(low)s to %(high)s per order "
                     "line, not %(quantity)s: change the quantity.",
-                    sku=self.name, low=low or 1, high=high, quantity=int(quantity))
+                    sku=self.name,
+                    low=low or 1,
+                    high=high,
+                    quantity=int(quantity),
+                )
             return self.env._(
                 "Microsoft sells %(sku)s in quantities of at least %(low)s, not %(quantity)s: "
-                "change the quantity.", sku=self.name, low=low, quantity=int(quantity))
+                "change the quantity.",
+                sku=self.name,
+                low=low,
+                quantity=int(quantity),
+            )
         return None

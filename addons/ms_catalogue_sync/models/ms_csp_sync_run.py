@@ -24,7 +24,10 @@ class MsCspSyncRun(models.Model):
     company_id = fields.Many2one(related="instance_id.company_id", store=True)
     state = fields.Selection(
         [("queued", "Queued"), ("running", "Running"), ("done", "Done"), ("failed", "Failed")],
-        required=True, default="queued", index=True)
+        required=True,
+        default="queued",
+        index=True,
+    )
     trigger = fields.Selection([("manual", "Button"), ("cron", "Scheduled")], default="manual")
     requested_by_id = fields.Many2one("res.users", string="Requested by", readonly=True)
     date_start = fields.Datetime(required=True, default=fields.Datetime.now)
@@ -41,7 +44,8 @@ class MsCspSyncRun(models.Model):
     skipped_row_count = fields.Integer(
         string="Malformed rows skipped",
         help="Price-sheet rows that could not be read, in currencies the instance does not use: "
-        "skipped, and listed in the log. A malformed row the instance uses fails the sync.")
+        "skipped, and listed in the log. A malformed row the instance uses fails the sync.",
+    )
     error_message = fields.Text()
     log = fields.Text()
     change_ids = fields.One2many("ms.csp.sync.change", "run_id", string="Updated products")
@@ -86,12 +90,19 @@ class MsCspSyncRun(models.Model):
                         self.env.cr.commit()  # pylint: disable=invalid-commit
 
     def _ms_interrupted(self):
-        self.write({"state": "failed", "date_end": fields.Datetime.now(),
-                    "error_message": self.env._(
-                        "Interrupted; the batches written are complete. Run Get Services "
-                        "Definition again to finish.")})
+        self.write(
+            {
+                "state": "failed",
+                "date_end": fields.Datetime.now(),
+                "error_message": self.env._(
+                    "Interrupted; the batches written are complete. Run Get Services "
+                    "Definition again to finish."
+                ),
+            }
+        )
         self.instance_id.filtered(lambda instance: instance.last_sync_state == "running").write(
-            {"last_sync_state": "failed"})
+            {"last_sync_state": "failed"}
+        )
 
     @contextlib.contextmanager
     def _ms_claim_next(self):
@@ -115,8 +126,10 @@ class MsCspSyncRun(models.Model):
         """
         self.ensure_one()
         with self.env.registry.cursor() as lock_cr:
-            lock_cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)",
-                            (SYNC_LOCK_NAMESPACE, self.instance_id.id))
+            lock_cr.execute(
+                "SELECT pg_try_advisory_xact_lock(%s, %s)",
+                (SYNC_LOCK_NAMESPACE, self.instance_id.id),
+            )
             if not lock_cr.fetchone()[0]:
                 yield False
                 return
@@ -124,7 +137,9 @@ class MsCspSyncRun(models.Model):
                 with self.env.cr.savepoint(flush=False):
                     self.env.cr.execute(
                         "SELECT state FROM ms_csp_sync_run WHERE id = %s "
-                        "FOR NO KEY UPDATE SKIP LOCKED", (self.id,))
+                        "FOR NO KEY UPDATE SKIP LOCKED",
+                        (self.id,),
+                    )
                     row = self.env.cr.fetchone()
             except errors.SerializationFailure:
                 row = None  # changed by a worker since this transaction began
@@ -137,11 +152,15 @@ class MsCspSyncRun(models.Model):
         if not self.requested_by_id or self.trigger != "manual":
             return
         kind = "success" if self.state == "done" else "danger"
-        self.requested_by_id._bus_send("simple_notification", {
-            "type": kind, "sticky": kind == "danger",
-            "title": self.env._("Get Services Definition: %s", self.instance_id.name),
-            "message": self.error_message or (self.log or "").strip().splitlines()[-1:][0],
-        })
+        self.requested_by_id._bus_send(
+            "simple_notification",
+            {
+                "type": kind,
+                "sticky": kind == "danger",
+                "title": self.env._("Get Services Definition: %s", self.instance_id.name),
+                "message": self.error_message or (self.log or "").strip().splitlines()[-1:][0],
+            },
+        )
 
     def _ms_log_skipped_rows(self, skipped_rows, listed=20):
         """Count the malformed rows a snapshot skipped and list them (the first ``listed``)."""
@@ -151,10 +170,15 @@ class MsCspSyncRun(models.Model):
         lines = "; ".join(f"{country} {error}" for country, error in skipped_rows[:listed])
         more = len(skipped_rows) - listed
         self.skipped_row_count = len(skipped_rows)
-        self._ms_log(self.env._(
-            "Skipped %(count)s malformed price rows in currencies this instance does not use: "
-            "%(lines)s%(more)s", count=len(skipped_rows), lines=lines,
-            more=self.env._(" and %s more.", more) if more > 0 else "."))
+        self._ms_log(
+            self.env._(
+                "Skipped %(count)s malformed price rows in currencies this instance does not use: "
+                "%(lines)s%(more)s",
+                count=len(skipped_rows),
+                lines=lines,
+                more=self.env._(" and %s more.", more) if more > 0 else ".",
+            )
+        )
 
     def _ms_log(self, message):
         self.ensure_one()
@@ -164,7 +188,8 @@ class MsCspSyncRun(models.Model):
     def action_open_changes(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
-            "ms_catalogue_sync.action_ms_csp_sync_change")
+            "ms_catalogue_sync.action_ms_csp_sync_change"
+        )
         action["domain"] = [("run_id", "=", self.id)]
         return action
 
@@ -184,16 +209,24 @@ class MsCspSyncChange(models.Model):
     sku_code = fields.Char(related="sku_id.code")
     product_tmpl_id = fields.Many2one("product.template", string="Product")
     change_type = fields.Selection(
-        [("new", "New SKU"), ("retired", "No longer available"),
-         ("back", "Available again"), ("price", "Price change")],
-        required=True, index=True)
+        [
+            ("new", "New SKU"),
+            ("retired", "No longer available"),
+            ("back", "Available again"),
+            ("price", "Price change"),
+        ],
+        required=True,
+        index=True,
+    )
     term_plan = fields.Selection(TERM_PLAN_SELECTION)
     currency_id = fields.Many2one("res.currency")
     # amounts of different currencies: never summed in group totals
     old_cost = fields.Monetary(currency_field="currency_id", aggregator=None)
     new_cost = fields.Monetary(currency_field="currency_id", aggregator=None)
-    old_price = fields.Monetary(string="Old sell price", currency_field="currency_id",
-                                aggregator=None)
-    new_price = fields.Monetary(string="New sell price", currency_field="currency_id",
-                                aggregator=None)
+    old_price = fields.Monetary(
+        string="Old sell price", currency_field="currency_id", aggregator=None
+    )
+    new_price = fields.Monetary(
+        string="New sell price", currency_field="currency_id", aggregator=None
+    )
     note = fields.Char()

@@ -8,8 +8,11 @@ class ProductAttributeValue(models.Model):
     _inherit = "product.attribute.value"
 
     ms_term_plan = fields.Selection(
-        TERM_PLAN_SELECTION, string="Microsoft term plan", readonly=True,
-        help="Set on the values of the Microsoft Term attribute: the variant's term plan.")
+        TERM_PLAN_SELECTION,
+        string="Microsoft term plan",
+        readonly=True,
+        help="Set on the values of the Microsoft Term attribute: the variant's term plan.",
+    )
 
 
 class ProductTemplateAttributeLine(models.Model):
@@ -21,8 +24,10 @@ class ProductTemplateAttributeLine(models.Model):
     def write(self, vals):
         kept = {line: line.value_ids for line in self._ms_synced_term_lines()}
         result = super().write(vals)
-        if any(line.attribute_id != values.attribute_id[:1] or values - line.value_ids
-               for line, values in kept.items()):
+        if any(
+            line.attribute_id != values.attribute_id[:1] or values - line.value_ids
+            for line, values in kept.items()
+        ):
             self._ms_refuse_term_change()
         return result
 
@@ -37,9 +42,13 @@ class ProductTemplateAttributeLine(models.Model):
             return self.browse()
         term = self.env.ref("ms_catalogue_sync.attribute_ms_term", raise_if_not_found=False)
         return self.filtered(
-            lambda line: line.attribute_id == term and line.product_tmpl_id.ms_sku_id)
+            lambda line: line.attribute_id == term and line.product_tmpl_id.ms_sku_id
+        )
 
     def _ms_refuse_term_change(self):
-        raise UserError(self.env._(
-            "The Microsoft Term of a synced Microsoft product and its values come from Partner "
-            "Center: they cannot be removed. Archive the variants you do not sell instead."))
+        raise UserError(
+            self.env._(
+                "The Microsoft Term of a synced Microsoft product and its values come from Partner "
+                "Center: they cannot be removed. Archive the variants you do not sell instead."
+            )
+        )

@@ -8,19 +8,33 @@ class ProductProduct(models.Model):
     _inherit = "product.product"
 
     ms_term_plan = fields.Selection(
-        TERM_PLAN_SELECTION, string="Microsoft term", compute="_compute_ms_term_plan", store=True,
-        help="Term and billing plan of this variant of a Microsoft product.")
+        TERM_PLAN_SELECTION,
+        string="Microsoft term",
+        compute="_compute_ms_term_plan",
+        store=True,
+        help="Term and billing plan of this variant of a Microsoft product.",
+    )
     ms_billing_uom_id = fields.Many2one(
-        "uom.uom", string="Billing unit", compute="_compute_ms_term_plan", store=True,
-        help="The unit of this variant's sale and invoice lines (Annual, Triennial, Units).")
+        "uom.uom",
+        string="Billing unit",
+        compute="_compute_ms_term_plan",
+        store=True,
+        help="The unit of this variant's sale and invoice lines (Annual, Triennial, Units).",
+    )
 
-    @api.depends("product_tmpl_id.service_tracking", "product_tmpl_id.ms_sku_id",
-                 "product_template_attribute_value_ids")
+    @api.depends(
+        "product_tmpl_id.service_tracking",
+        "product_tmpl_id.ms_sku_id",
+        "product_template_attribute_value_ids",
+    )
     def _compute_ms_term_plan(self):
         units = self.env.ref("uom.product_uom_unit")
         # not found while the module installs: no variant has a term plan yet then
-        billing_units = {plan: self.env.ref(f"ms_catalogue_sync.{uom}", raise_if_not_found=False)
-                         for plan, (_term, _billing, _value, uom) in TERM_PLANS.items() if uom}
+        billing_units = {
+            plan: self.env.ref(f"ms_catalogue_sync.{uom}", raise_if_not_found=False)
+            for plan, (_term, _billing, _value, uom) in TERM_PLANS.items()
+            if uom
+        }
         for product in self:
             if product.service_tracking == KIND_PERPETUAL:
                 product.ms_term_plan, product.ms_billing_uom_id = TERM_PLAN_ONE_TIME, units

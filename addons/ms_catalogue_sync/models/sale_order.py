@@ -11,11 +11,18 @@ class SaleOrder(models.Model):
     _inherit = "sale.order"
 
     ms_end_customer_id = fields.Many2one(
-        "res.partner", string="End customer", compute="_compute_ms_end_customer_id", store=True,
-        readonly=False, precompute=True, tracking=True, index="btree_not_null",
+        "res.partner",
+        string="End customer",
+        compute="_compute_ms_end_customer_id",
+        store=True,
+        readonly=False,
+        precompute=True,
+        tracking=True,
+        index="btree_not_null",
         domain="[('is_company', '=', True)]",
         help="Who uses the Microsoft products: their Partner Center tenant receives the order "
-        "and their billing country decides the price. A reseller orders for its end customers.")
+        "and their billing country decides the price. A reseller orders for its end customers.",
+    )
     ms_has_microsoft_lines = fields.Boolean(compute="_compute_ms_has_microsoft_lines")
 
     @api.depends("partner_id")
@@ -37,11 +44,16 @@ class SaleOrder(models.Model):
 
     def write(self, vals):
         if "ms_end_customer_id" in vals and self.filtered(
-                lambda order: order.state not in ("draft", "sent") and order.ms_has_microsoft_lines
-                and order.ms_end_customer_id.id != vals["ms_end_customer_id"]):
-            raise UserError(self.env._(
-                "The end customer of a confirmed order with Microsoft products cannot change: "
-                "Partner Center ordered for its tenant."))
+            lambda order: order.state not in ("draft", "sent")
+            and order.ms_has_microsoft_lines
+            and order.ms_end_customer_id.id != vals["ms_end_customer_id"]
+        ):
+            raise UserError(
+                self.env._(
+                    "The end customer of a confirmed order with Microsoft products cannot change: "
+                    "Partner Center ordered for its tenant."
+                )
+            )
         result = super().write(vals)
         if "ms_end_customer_id" in vals or "currency_id" in vals or "pricelist_id" in vals:
             self.filtered(lambda order: order.state in ("draft", "sent"))._ms_reprice()
@@ -59,31 +71,47 @@ class SaleOrder(models.Model):
         error = super()._confirmation_error_message()
         if error:
             return error
-        problems = [problem for line in self.order_line._ms_microsoft_lines()
-                    if (problem := line._ms_order_problem())]
+        problems = [
+            problem
+            for line in self.order_line._ms_microsoft_lines()
+            if (problem := line._ms_order_problem())
+        ]
         if problems:
-            return self.env._("This order cannot be confirmed yet:\n%s", "\n".join(
-                f"- {problem}" for problem in dict.fromkeys(problems)))
+            return self.env._(
+                "This order cannot be confirmed yet:\n%s",
+                "\n".join(f"- {problem}" for problem in dict.fromkeys(problems)),
+            )
         return False
 
     def _action_cancel(self):
         """Refuse to cancel an order whose Microsoft lines went to Partner Center (or are on
         their way): cancelling in Odoo would leave the Microsoft orders placed and billed."""
-        handed_over = self.env["ms.csp.provisioning.line"].sudo().search([
-            ("res_model", "=", "sale.order.line"),
-            ("res_id", "in", self.order_line._ms_microsoft_lines().ids),
-            # refused before any cart was checked out: nothing can have been ordered
-            "|", ("provisioning_id.state", "!=", "failed"),
-            ("provisioning_id.failed_step", "!=", "pending"),
-        ])
+        handed_over = (
+            self.env["ms.csp.provisioning.line"]
+            .sudo()
+            .search(
+                [
+                    ("res_model", "=", "sale.order.line"),
+                    ("res_id", "in", self.order_line._ms_microsoft_lines().ids),
+                    # refused before any cart was checked out: nothing can have been ordered
+                    "|",
+                    ("provisioning_id.state", "!=", "failed"),
+                    ("provisioning_id.failed_step", "!=", "pending"),
+                ]
+            )
+        )
         if handed_over:
             orders = self.env["sale.order.line"].browse(handed_over.mapped("res_id")).order_id
-            raise UserError(self.env._(
-                "%(orders)s cannot be cancelled: its Microsoft products are ordered in Partner "
-                "Center (provisioning %(provisionings)s). Cancel them there first (a perpetual "
-                "license: Cancel on the license, within Microsoft's window), then archive or "
-                "close the records here.", orders=", ".join(orders.mapped("name")),
-                provisionings=", ".join(handed_over.provisioning_id.mapped("name"))))
+            raise UserError(
+                self.env._(
+                    "%(orders)s cannot be cancelled: its Microsoft products are ordered in Partner "
+                    "Center (provisioning %(provisionings)s). Cancel them there first (a perpetual "
+                    "license: Cancel on the license, within Microsoft's window), then archive or "
+                    "close the records here.",
+                    orders=", ".join(orders.mapped("name")),
+                    provisionings=", ".join(handed_over.provisioning_id.mapped("name")),
+                )
+            )
         return super()._action_cancel()
 
     def _ms_create_provisionings(self, lines):
@@ -96,9 +124,17 @@ class SaleOrder(models.Model):
         :return: the provisioning records (sudo)
         """
         groups = defaultdict(lambda: self.env["sale.order.line"])
-        provisioned = set(self.env["ms.csp.provisioning.line"].sudo().search([
-            ("res_model", "=", "sale.order.line"), ("res_id", "in", lines.ids),
-        ]).mapped("res_id"))
+        provisioned = set(
+            self.env["ms.csp.provisioning.line"]
+            .sudo()
+            .search(
+                [
+                    ("res_model", "=", "sale.order.line"),
+                    ("res_id", "in", lines.ids),
+                ]
+            )
+            .mapped("res_id")
+        )
         for line in lines.filtered(lambda line: line.id not in provisioned):
             # a line handed over once (an order confirmed again) is never ordered twice
             key = (line.order_id, line.product_id.ms_instance_id, line._ms_billing_cycle())
@@ -107,15 +143,18 @@ class SaleOrder(models.Model):
         for (order, instance, _cycle), group in groups.items():
             customer = order.ms_end_customer_id.commercial_partner_id
             tenant = self.env["ms.csp.customer"].sudo()._ms_tenant_for(customer, instance)
-            vals_list.append({
-                "instance_id": instance.id,
-                "partner_id": customer.id,
-                "customer_tenant_id": tenant.tenant_id,
-                "country_code": customer.country_id.code,
-                "res_model": order._name,
-                "res_id": order.id,
-                "user_id": order.user_id.id or self.env.uid,
-                "line_ids": [fields.Command.create(line._ms_provisioning_line_vals())
-                             for line in group],
-            })
+            vals_list.append(
+                {
+                    "instance_id": instance.id,
+                    "partner_id": customer.id,
+                    "customer_tenant_id": tenant.tenant_id,
+                    "country_code": customer.country_id.code,
+                    "res_model": order._name,
+                    "res_id": order.id,
+                    "user_id": order.user_id.id or self.env.uid,
+                    "line_ids": [
+                        fields.Command.create(line._ms_provisioning_line_vals()) for line in group
+                    ],
+                }
+            )
         return self.env["ms.csp.provisioning"]._ms_create_provisionings(vals_list)

@@ -8,9 +8,11 @@ class SaleOrderLine(models.Model):
     _inherit = "sale.order.line"
 
     ms_price_error = fields.Char(
-        string="Microsoft price", compute="_compute_ms_price_error",
+        string="Microsoft price",
+        compute="_compute_ms_price_error",
         help="Why this Microsoft line has no price for the end customer: it cannot be "
-        "confirmed until that is solved.")
+        "confirmed until that is solved.",
+    )
 
     @api.depends("product_id", "order_id.ms_end_customer_id", "order_id.currency_id")
     def _compute_ms_price_error(self):
@@ -28,7 +30,8 @@ class SaleOrderLine(models.Model):
         order = self.order_id
         on_date = order.date_order.date() if order.date_order else None
         return self.product_id._ms_end_customer_price(
-            order.ms_end_customer_id, order.currency_id, on_date)
+            order.ms_end_customer_id, order.currency_id, on_date
+        )
 
     def _get_display_price(self):
         """Microsoft lines: the exact price for the end customer, when there is one."""
@@ -52,12 +55,16 @@ class SaleOrderLine(models.Model):
             return self.env._(
                 "%(customer)s has no Partner Center tenant linked on %(instance)s: a Microsoft "
                 "CSP manager links it from the customer's form (Microsoft CSP tab).",
-                customer=customer.display_name, instance=instance.name)
+                customer=customer.display_name,
+                instance=instance.name,
+            )
         quantity = self.product_uom_qty
         if quantity < 1 or quantity != int(quantity):
             return self.env._(
                 "%(product)s: Microsoft sells whole quantities of at least 1, not %(quantity)s.",
-                product=self.product_id.display_name, quantity=quantity)
+                product=self.product_id.display_name,
+                quantity=quantity,
+            )
         return self.product_id.ms_sku_id._ms_quantity_problem(quantity)
 
     def _ms_billing_cycle(self):
@@ -91,6 +98,10 @@ class SaleOrderLine(models.Model):
         for line in self:
             unit = line.product_id.ms_billing_uom_id
             if unit and line.product_uom != unit:
-                raise ValidationError(self.env._(
-                    "%(product)s is billed per %(unit)s: its unit cannot be changed.",
-                    product=line.product_id.display_name, unit=unit.name))
+                raise ValidationError(
+                    self.env._(
+                        "%(product)s is billed per %(unit)s: its unit cannot be changed.",
+                        product=line.product_id.display_name,
+                        unit=unit.name,
+                    )
+                )

@@ -14,14 +14,21 @@ class MsCspCatalogueCase(MsCspSimulatorCase):
         cls.env.ref("base.EUR").active = True
         cls.env.ref("base.ILS").active = True
         cls.usd, cls.eur, cls.ils = (cls.env.ref(f"base.{name}") for name in ("USD", "EUR", "ILS"))
-        cls.instance.write({
-            "active_currency_ids": [Command.set((cls.usd | cls.eur | cls.ils).ids)],
-            "default_currency_id": cls.usd.id,
-        })
-        cls.rate = cls.env["ms.csp.conversion.rate"].create({
-            "currency_id": cls.ils.id, "base_currency_id": cls.usd.id, "rate": 3.7,
-            "date": "2020-01-01",
-        })
+        cls.instance.write(
+            {
+                "active_currency_ids": [Command.set((cls.usd | cls.eur | cls.ils).ids)],
+                "default_currency_id": cls.usd.id,
+            }
+        )
+        cls.rate = cls.env["ms.csp.conversion.rate"].create(
+            {
+                "currency_id": cls.ils.id,
+                "base_currency_id": cls.usd.id,
+                "rate": 3.7,
+                "date": "2020-01-01",
+            }
+        )
+
     def sync(self):
         return self.instance._ms_get_services_definition(commit=False)
 
@@ -30,11 +37,16 @@ class MsCspCatalogueCase(MsCspSimulatorCase):
         codes = set()
         for country in COUNTRIES:
             for view in ("SoftwareSubscriptions", "SoftwarePerpetual"):
-                codes |= {sku.code for sku in self.simulator.catalogue.skus_for(
-                    country, view, month=month, purchasable_only=True)}
+                codes |= {
+                    sku.code
+                    for sku in self.simulator.catalogue.skus_for(
+                        country, view, month=month, purchasable_only=True
+                    )
+                }
         return codes
 
     def product_of(self, code):
-        sku = self.env["ms.csp.sku"].search([
-            ("instance_id", "=", self.instance.id), ("code", "=", code)])
+        sku = self.env["ms.csp.sku"].search(
+            [("instance_id", "=", self.instance.id), ("code", "=", code)]
+        )
         return sku.product_tmpl_id.with_context(active_test=False)

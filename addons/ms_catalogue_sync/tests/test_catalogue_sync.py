@@ -33,8 +33,10 @@ class TestCatalogueSync(MsCspCatalogueCase):
         skus = self.instance.sku_ids
         self.assertEqual(set(skus.mapped("code")), self.expected_codes())
         self.assertEqual(set(skus.mapped("catalog_status")), {"new"})
-        self.assertEqual(run.change_ids.filtered(lambda c: c.change_type == "new").product_tmpl_id,
-                         skus.product_tmpl_id)
+        self.assertEqual(
+            run.change_ids.filtered(lambda c: c.change_type == "new").product_tmpl_id,
+            skus.product_tmpl_id,
+        )
         self.assertEqual(len(skus.product_tmpl_id), len(skus))
         self.assertEqual(run.new_count, len(skus))
         subscription = skus.filtered(lambda s: s.kind == "ms_software_subscription")[:1]
@@ -45,8 +47,10 @@ class TestCatalogueSync(MsCspCatalogueCase):
         self.assertEqual(template.type, "service")
         self.assertEqual(template.uom_id, self.env.ref("ms_catalogue_sync.uom_annual"))
         self.assertEqual(template.ms_sku_code, subscription.code)
-        self.assertEqual(set(template.product_variant_ids.mapped("ms_term_plan")),
-                         set(subscription.term_value_ids.mapped("ms_term_plan")))
+        self.assertEqual(
+            set(template.product_variant_ids.mapped("ms_term_plan")),
+            set(subscription.term_value_ids.mapped("ms_term_plan")),
+        )
         self.assertEqual(perpetual.product_tmpl_id.uom_id, self.env.ref("uom.product_uom_unit"))
         self.assertEqual(perpetual.product_tmpl_id.product_variant_ids.ms_term_plan, "one_time")
 
@@ -58,19 +62,26 @@ class TestCatalogueSync(MsCspCatalogueCase):
         checked = 0
         for variant in self.instance.sku_ids.product_tmpl_id.product_variant_ids[:12]:
             sku = variant.ms_sku_id
-            term, billing = {"P1Y_annual": ("P1Y", "annual"), "P3Y_annual": ("P3Y", "annual"),
-                             "P3Y_triennial": ("P3Y", "triennial"),
-                             "one_time": (None, "one_time")}[variant.ms_term_plan]
+            term, billing = {
+                "P1Y_annual": ("P1Y", "annual"),
+                "P3Y_annual": ("P3Y", "annual"),
+                "P3Y_triennial": ("P3Y", "triennial"),
+                "one_time": (None, "one_time"),
+            }[variant.ms_term_plan]
             for currency in ("USD", "EUR"):
-                highest = catalogue.highest_price(sku.ms_product_ref, sku.ms_sku_ref, term, billing,
-                                                  currency, COUNTRIES)
+                highest = catalogue.highest_price(
+                    sku.ms_product_ref, sku.ms_sku_ref, term, billing, currency, COUNTRIES
+                )
                 if highest is not None:  # Microsoft's price is for the term: per billing period
                     highest = round(highest / billing_periods(term, billing), 2)
                 item = pricelists[currency].item_ids.filtered(
-                    lambda i, variant=variant: i.product_id == variant)
+                    lambda i, variant=variant: i.product_id == variant
+                )
                 default = sku.price_ids.filtered(
                     lambda p, currency=currency, plan=variant.ms_term_plan: not p.country_id
-                    and p.currency_id.name == currency and p.term_plan == plan)
+                    and p.currency_id.name == currency
+                    and p.term_plan == plan
+                )
                 if highest is None:
                     self.assertFalse(default)
                     continue
@@ -92,19 +103,24 @@ class TestCatalogueSync(MsCspCatalogueCase):
             self.assertEqual(items.mapped("currency_id"), pricelist.currency_id)
             self.assertEqual(set(items.mapped("applied_on")), {"0_product_variant"})
             self.assertEqual(set(items.mapped("compute_price")), {"fixed"})
-            self.assertTrue(all(item.product_tmpl_id == item.product_id.product_tmpl_id
-                                for item in items))
+            self.assertTrue(
+                all(item.product_tmpl_id == item.product_id.product_tmpl_id for item in items)
+            )
             prices = pricelist._get_products_price(items.product_id, 1.0)
             for item in items:
                 self.assertAlmostEqual(prices[item.product_id.id], item.fixed_price, places=2)
-            self.assertEqual(self.env["product.pricelist.item"].search_count([
-                ("pricelist_id", "=", pricelist.id), ("product_id", "in", variants.ids)]),
-                len(items))
+            self.assertEqual(
+                self.env["product.pricelist.item"].search_count(
+                    [("pricelist_id", "=", pricelist.id), ("product_id", "in", variants.ids)]
+                ),
+                len(items),
+            )
 
     def test_unsupported_currency_is_converted_with_the_conversion_rate(self):
         self.sync()
-        prices = self.env["ms.csp.price"].search([
-            ("instance_id", "=", self.instance.id), ("country_id", "=", False)])
+        prices = self.env["ms.csp.price"].search(
+            [("instance_id", "=", self.instance.id), ("country_id", "=", False)]
+        )
         usd = {(p.sku_id, p.term_plan): p for p in prices if p.currency_id == self.usd}
         ils = [p for p in prices if p.currency_id == self.ils]
         self.assertTrue(ils)
@@ -149,15 +165,26 @@ class TestCatalogueSync(MsCspCatalogueCase):
         """What Odoo precomputes for a new product (invoicing policy...) is the same."""
         self.sync()
         templates = self.env["product.template"]
-        precomputed = [name for name, field in templates._fields.items()
-                       if field.store and field.compute and field.precompute]
+        precomputed = [
+            name
+            for name, field in templates._fields.items()
+            if field.store and field.compute and field.precompute
+        ]
         for kind in ("ms_software_subscription", "ms_perpetual"):
             synced = self.instance.sku_ids.product_tmpl_id.filtered(
-                lambda t, kind=kind: t.service_tracking == kind)[:1]
-            by_hand = templates.create({
-                "name": "By hand", "type": "service", "service_tracking": kind,
-                "categ_id": synced.categ_id.id, "uom_id": synced.uom_id.id,
-                "uom_po_id": synced.uom_po_id.id, "company_id": synced.company_id.id})
+                lambda t, kind=kind: t.service_tracking == kind
+            )[:1]
+            by_hand = templates.create(
+                {
+                    "name": "By hand",
+                    "type": "service",
+                    "service_tracking": kind,
+                    "categ_id": synced.categ_id.id,
+                    "uom_id": synced.uom_id.id,
+                    "uom_po_id": synced.uom_po_id.id,
+                    "company_id": synced.company_id.id,
+                }
+            )
             for name in precomputed:
                 self.assertEqual(synced[name], by_hand[name], f"{kind}: {name}")
 
@@ -166,8 +193,9 @@ class TestCatalogueSync(MsCspCatalogueCase):
         skus = self.env["ms.csp.sku"].search(self.instance.action_open_skus()["domain"])
         self.assertEqual(skus, self.instance.sku_ids)
         action = self.instance.action_open_products()
-        products = self.env["product.template"].with_context(**action["context"]).search(
-            action["domain"])
+        products = (
+            self.env["product.template"].with_context(**action["context"]).search(action["domain"])
+        )
         self.assertEqual(products, self.instance.sku_ids.product_tmpl_id)
         runs = self.env["ms.csp.sync.run"].search(self.instance.action_open_sync_runs()["domain"])
         self.assertEqual(runs.instance_id, self.instance)
@@ -190,8 +218,10 @@ class TestCatalogueSync(MsCspCatalogueCase):
     def test_updated_products_never_sum_amounts_of_different_currencies(self):
         amounts = ["old_price", "old_cost", "new_price", "new_cost"]
         description = self.env["ms.csp.sync.change"].fields_get(amounts, ["aggregator"])
-        self.assertEqual({field: description[field].get("aggregator") for field in amounts},
-                         dict.fromkeys(amounts))  # the list view's group rows show no total
+        self.assertEqual(
+            {field: description[field].get("aggregator") for field in amounts},
+            dict.fromkeys(amounts),
+        )  # the list view's group rows show no total
 
     def test_second_sync_without_changes_writes_nothing(self):
         self.sync()
@@ -199,25 +229,40 @@ class TestCatalogueSync(MsCspCatalogueCase):
         items = self.instance.pricelist_ids.item_ids
         prices = self.instance.sku_ids.price_ids
         self.env.flush_all()
-        self.env.cr.execute("""
+        self.env.cr.execute(
+            """
             UPDATE product_template SET write_date = '2000-01-01' WHERE id IN %s;
             UPDATE product_product SET write_date = '2000-01-01' WHERE product_tmpl_id IN %s;
             UPDATE product_pricelist_item SET write_date = '2000-01-01' WHERE id IN %s;
             UPDATE ms_csp_price SET write_date = '2000-01-01' WHERE id IN %s;
-        """, (tuple(templates.ids), tuple(templates.ids), tuple(items.ids), tuple(prices.ids)))
+        """,
+            (tuple(templates.ids), tuple(templates.ids), tuple(items.ids), tuple(prices.ids)),
+        )
         self.env.invalidate_all()
         run = self.sync()
         self.assertEqual(run.state, "done")
         self.assertFalse(run.new_count or run.retired_count or run.price_change_count)
         self.env.flush_all()
-        for table in ("product_template", "product_product", "product_pricelist_item",
-                      "ms_csp_price"):
-            self.env.cr.execute(f"SELECT count(*) FROM {table} WHERE write_date > '2000-01-01' "  # noqa: S608
-                                f"AND id IN %s", (tuple({
-                                    "product_template": templates.ids,
-                                    "product_product": templates.product_variant_ids.ids,
-                                    "product_pricelist_item": items.ids,
-                                    "ms_csp_price": prices.ids}[table]),))
+        for table in (
+            "product_template",
+            "product_product",
+            "product_pricelist_item",
+            "ms_csp_price",
+        ):
+            self.env.cr.execute(
+                f"SELECT count(*) FROM {table} WHERE write_date > '2000-01-01' "  # noqa: S608
+                f"AND id IN %s",
+                (
+                    tuple(
+                        {
+                            "product_template": templates.ids,
+                            "product_product": templates.product_variant_ids.ids,
+                            "product_pricelist_item": items.ids,
+                            "ms_csp_price": prices.ids,
+                        }[table]
+                    ),
+                ),
+            )
             self.assertEqual(self.env.cr.fetchone()[0], 0, f"{table} rows were written")
 
     def test_next_month_retires_adds_and_reprices_and_shows_it(self):
@@ -226,9 +271,14 @@ class TestCatalogueSync(MsCspCatalogueCase):
         changes = self.simulator.catalogue.changes(1)
         run = self.sync()
         self.assertEqual(run.state, "done", run.error_message)
-        by_type = {kind: set(run.change_ids.filtered(
-            lambda c, kind=kind: c.change_type == kind).mapped("sku_code"))
-            for kind in ("new", "retired", "price")}
+        by_type = {
+            kind: set(
+                run.change_ids.filtered(lambda c, kind=kind: c.change_type == kind).mapped(
+                    "sku_code"
+                )
+            )
+            for kind in ("new", "retired", "price")
+        }
         in_scope = self.expected_codes(month=0) | self.expected_codes(month=1)
         self.assertEqual(by_type["retired"], set(changes["retired"]) & in_scope)
         self.assertEqual(by_type["new"], set(changes["added"]) & self.expected_codes(month=1))
@@ -240,18 +290,25 @@ class TestCatalogueSync(MsCspCatalogueCase):
             self.assertEqual(product.ms_catalog_status, "no_longer_available")
         price_change = run.change_ids.filtered(lambda c: c.change_type == "price")[:1]
         self.assertNotEqual(price_change.old_price, price_change.new_price)
-        self.assertEqual(set(self.instance.sku_ids.filtered(
-            lambda s: s.catalog_status != "no_longer_available").mapped("code")),
-            self.expected_codes(month=1))
+        self.assertEqual(
+            set(
+                self.instance.sku_ids.filtered(
+                    lambda s: s.catalog_status != "no_longer_available"
+                ).mapped("code")
+            ),
+            self.expected_codes(month=1),
+        )
 
     def test_retired_product_in_use_is_kept_and_flagged(self):
         self.sync()
         retired_code = self.simulator.catalogue.changes(1)["retired"][0]
         product = self.product_of(retired_code)
-        order = self.env["sale.order"].create({
-            "partner_id": self.env.ref("base.res_partner_2").id,
-            "order_line": [(0, 0, {"product_id": product.product_variant_ids[0].id})],
-        })
+        order = self.env["sale.order"].create(
+            {
+                "partner_id": self.env.ref("base.res_partner_2").id,
+                "order_line": [(0, 0, {"product_id": product.product_variant_ids[0].id})],
+            }
+        )
         self.assertTrue(order.order_line)
         self.simulator.update_settings(month=1)
         self.sync()
@@ -262,12 +319,15 @@ class TestCatalogueSync(MsCspCatalogueCase):
     def test_sales_prices_in_company_currency_follow_the_default_prices(self):
         self.sync()
         templates = self.instance.sku_ids.product_tmpl_id.filtered(
-            lambda t: len(t.product_variant_ids) > 1)
+            lambda t: len(t.product_variant_ids) > 1
+        )
         self.assertTrue(templates)
         for variant in templates[:3].product_variant_ids:
             default = variant.ms_sku_id.price_ids.filtered(
                 lambda p, plan=variant.ms_term_plan: not p.country_id
-                and p.currency_id == self.usd and p.term_plan == plan)
+                and p.currency_id == self.usd
+                and p.term_plan == plan
+            )
             self.assertAlmostEqual(variant.lst_price, default.sell, places=2)
 
 
@@ -280,45 +340,72 @@ class TestSyncedProductOwnership(MsCspCatalogueCase):
         super().setUpClass()
         cls.instance._ms_get_services_definition(commit=False)
         cls.template = cls.instance.sku_ids.filtered(
-            lambda s: s.kind == "ms_software_subscription"
-            and len(s.term_value_ids) > 1)[:1].product_tmpl_id
-        cls.product_manager = cls.env["res.users"].create({
-            "name": "Product manager", "login": "ms.product.manager",
-            "groups_id": [Command.set([cls.env.ref("sales_team.group_sale_manager").id,
-                                       cls.env.ref("product.group_product_variant").id])],
-        })
+            lambda s: s.kind == "ms_software_subscription" and len(s.term_value_ids) > 1
+        )[:1].product_tmpl_id
+        cls.product_manager = cls.env["res.users"].create(
+            {
+                "name": "Product manager",
+                "login": "ms.product.manager",
+                "groups_id": [
+                    Command.set(
+                        [
+                            cls.env.ref("sales_team.group_sale_manager").id,
+                            cls.env.ref("product.group_product_variant").id,
+                        ]
+                    )
+                ],
+            }
+        )
 
     def test_what_the_reseller_sets_survives_every_sync(self):
-        category = self.env["product.category"].create({
-            "name": "Cloud", "parent_id": self.template.categ_id.id})
+        category = self.env["product.category"].create(
+            {"name": "Cloud", "parent_id": self.template.categ_id.id}
+        )
         tax = self.env["account.tax"].create({"name": "VAT 17", "amount": 17})
         picture = BytesIO()
         Image.new("RGB", (64, 64), "green").save(picture, "PNG")
-        self.template.write({"description_sale": "Our words", "categ_id": category.id,
-                             "taxes_id": [Command.set(tax.ids)],
-                             "image_1920": base64.b64encode(picture.getvalue())})
+        self.template.write(
+            {
+                "description_sale": "Our words",
+                "categ_id": category.id,
+                "taxes_id": [Command.set(tax.ids)],
+                "image_1920": base64.b64encode(picture.getvalue()),
+            }
+        )
         self.simulator.update_settings(month=1)
         self.sync()
         self.sync()
-        self.assertEqual((self.template.description_sale, self.template.categ_id,
-                          self.template.taxes_id), ("Our words", category, tax))
+        self.assertEqual(
+            (self.template.description_sale, self.template.categ_id, self.template.taxes_id),
+            ("Our words", category, tax),
+        )
         self.assertTrue(self.template.image_1920)
 
     def test_each_term_variant_has_its_internal_reference(self):
         code = self.template.ms_sku_code
-        references = {variant.ms_term_plan: variant.default_code
-                      for variant in self.template.product_variant_ids}
+        references = {
+            variant.ms_term_plan: variant.default_code
+            for variant in self.template.product_variant_ids
+        }
         self.assertEqual(references.get("P1Y_annual"), f"{code} P1Y-annual")
         variant = self.template.product_variant_ids[:1]
         self.assertIn(f"[{variant.default_code}]", variant.display_name)
 
     def test_the_term_attribute_cannot_be_removed_by_a_person(self):
         line = self.template.attribute_line_ids.filtered(
-            lambda line: line.attribute_id == self.env.ref("ms_catalogue_sync.attribute_ms_term"))
+            lambda line: line.attribute_id == self.env.ref("ms_catalogue_sync.attribute_ms_term")
+        )
         template = self.template.with_user(self.product_manager)
         with self.assertRaisesRegex(UserError, "cannot be removed"):
             template.write({"attribute_line_ids": [Command.unlink(line.id)]})
         with self.assertRaisesRegex(UserError, "cannot be removed"):
-            template.write({"attribute_line_ids": [Command.update(line.id, {
-                "value_ids": [Command.set(line.value_ids[:1].ids)]})]})
+            template.write(
+                {
+                    "attribute_line_ids": [
+                        Command.update(
+                            line.id, {"value_ids": [Command.set(line.value_ids[:1].ids)]}
+                        )
+                    ]
+                }
+            )
         self.assertEqual(len(self.template.product_variant_ids), len(line.value_ids))

@@ -27,16 +27,32 @@ PRODUCT, SKU = "DG7GMGF0PROP", "0001"
 MARKETS = ("US", "DE", "FR")
 CURRENCIES = ("USD", "JPY", "CHF", "KWD")
 PLANS = (("P1Y", "annual"), ("P3Y", "annual"), ("P3Y", "triennial"))
-TERM_PLAN = {("P1Y", "annual"): "P1Y_annual", ("P3Y", "annual"): "P3Y_annual",
-             ("P3Y", "triennial"): "P3Y_triennial"}
+TERM_PLAN = {
+    ("P1Y", "annual"): "P1Y_annual",
+    ("P3Y", "annual"): "P3Y_annual",
+    ("P3Y", "triennial"): "P3Y_triennial",
+}
 STARTED = datetime(2020, 1, 1, tzinfo=UTC)
 
-amounts = st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("99999"), places=4,
-                      allow_nan=False, allow_infinity=False)
+amounts = st.decimals(
+    min_value=Decimal("0.0001"),
+    max_value=Decimal("99999"),
+    places=4,
+    allow_nan=False,
+    allow_infinity=False,
+)
 sheets = st.lists(
-    st.tuples(st.sampled_from(MARKETS), st.sampled_from(CURRENCIES), st.sampled_from(PLANS),
-              amounts, amounts),
-    min_size=1, max_size=10, unique_by=lambda item: item[:3])
+    st.tuples(
+        st.sampled_from(MARKETS),
+        st.sampled_from(CURRENCIES),
+        st.sampled_from(PLANS),
+        amounts,
+        amounts,
+    ),
+    min_size=1,
+    max_size=10,
+    unique_by=lambda item: item[:3],
+)
 
 
 @tagged("post_install", "-at_install")
@@ -44,29 +60,49 @@ class TestSyncedPriceProperties(MsCspCatalogueCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.currencies = cls.env["res.currency"].with_context(active_test=False).search(
-            [("name", "in", CURRENCIES)])
+        cls.currencies = (
+            cls.env["res.currency"]
+            .with_context(active_test=False)
+            .search([("name", "in", CURRENCIES)])
+        )
         cls.currencies.active = True
         cls.currencies.filtered(lambda currency: currency.name == "CHF").rounding = 0.05
         cls.instance.write({"active_currency_ids": [Command.set(cls.currencies.ids)]})
 
     def snapshot(self, sheet):
-        rows = [PriceRow(line_number=number, product_id=PRODUCT, sku_id=SKU, market=market,
-                         currency=currency, unit_price=cost, erp_price=sell, term_duration=term,
-                         billing_plan=billing, effective_start=STARTED, sku_title="Property SKU")
-                for number, (market, currency, (term, billing), cost, sell) in enumerate(sheet, 2)]
-        listed = {market: {VIEW_SUBSCRIPTIONS: [Product(id=PRODUCT, title="Property")]}
-                  for market in MARKETS}
+        rows = [
+            PriceRow(
+                line_number=number,
+                product_id=PRODUCT,
+                sku_id=SKU,
+                market=market,
+                currency=currency,
+                unit_price=cost,
+                erp_price=sell,
+                term_duration=term,
+                billing_plan=billing,
+                effective_start=STARTED,
+                sku_title="Property SKU",
+            )
+            for number, (market, currency, (term, billing), cost, sell) in enumerate(sheet, 2)
+        ]
+        listed = {
+            market: {VIEW_SUBSCRIPTIONS: [Product(id=PRODUCT, title="Property")]}
+            for market in MARKETS
+        }
         return build_snapshot(
-            catalogues=listed, rows=rows, currencies=sorted({row.currency for row in rows}),
-            roundings={currency.name: currency_rounding(currency)
-                       for currency in self.currencies},
+            catalogues=listed,
+            rows=rows,
+            currencies=sorted({row.currency for row in rows}),
+            roundings={currency.name: currency_rounding(currency) for currency in self.currencies},
             previous={code: "available" for code in self.instance.sku_ids.mapped("code")},
-            on_date=date(2025, 6, 15))
+            on_date=date(2025, 6, 15),
+        )
 
     def apply(self, snapshot):
-        run = self.env["ms.csp.sync.run"].create({
-            "instance_id": self.instance.id, "state": "running"})
+        run = self.env["ms.csp.sync.run"].create(
+            {"instance_id": self.instance.id, "state": "running"}
+        )
         self.env["ms.csp.catalogue.applier"]._ms_apply(self.instance, run, snapshot, False)
         return run
 
@@ -75,17 +111,25 @@ class TestSyncedPriceProperties(MsCspCatalogueCase):
         rounding = currency_rounding(currency)
         result = {}
         for plan in PLANS:
-            rows = [(cost, sell) for _market, name, row_plan, cost, sell in sheet
-                    if name == currency.name and row_plan == plan]
+            rows = [
+                (cost, sell)
+                for _market, name, row_plan, cost, sell in sheet
+                if name == currency.name and row_plan == plan
+            ]
             if rows:
                 periods = billing_periods(*plan)
                 result[TERM_PLAN[plan]] = tuple(
                     float(round_amount(max(values) / periods, rounding))
-                    for values in zip(*rows, strict=True))
+                    for values in zip(*rows, strict=True)
+                )
         return result
 
-    @settings(max_examples=25, deadline=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow])
+    @settings(
+        max_examples=25,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
     @given(sheets)
     def test_prices_are_rounded_once_and_a_second_sync_writes_nothing(self, sheet):
         self.env.flush_all()
@@ -104,26 +148,35 @@ class TestSyncedPriceProperties(MsCspCatalogueCase):
         self.assertEqual(first.new_count, 1)
         defaults = sku.price_ids.filtered(lambda price: not price.country_id)
         for currency in self.currencies:
-            stored = {price.term_plan: (price.cost, price.sell)
-                      for price in defaults.filtered(lambda p, c=currency: p.currency_id == c)}
+            stored = {
+                price.term_plan: (price.cost, price.sell)
+                for price in defaults.filtered(lambda p, c=currency: p.currency_id == c)
+            }
             self.assertEqual(stored, self.expected(sheet, currency), currency.name)
-        variants = {variant.ms_term_plan: variant
-                    for variant in sku.product_tmpl_id.product_variant_ids}
+        variants = {
+            variant.ms_term_plan: variant for variant in sku.product_tmpl_id.product_variant_ids
+        }
         digits = self.env["decimal.precision"].precision_get("Product Price")
         for price in defaults:
             item = self.instance.pricelist_ids.filtered(
-                lambda p, c=price.currency_id: p.currency_id == c).item_ids.filtered(
-                lambda i, v=variants[price.term_plan]: i.product_id == v)
+                lambda p, c=price.currency_id: p.currency_id == c
+            ).item_ids.filtered(lambda i, v=variants[price.term_plan]: i.product_id == v)
             # as the item's precision holds it (2 decimals by default: a KWD price loses one)
-            self.assertEqual(item.fixed_price, float_round(price.sell, precision_digits=digits),
-                             "the item holds its price row")
+            self.assertEqual(
+                item.fixed_price,
+                float_round(price.sell, precision_digits=digits),
+                "the item holds its price row",
+            )
 
         prices, items = sku.price_ids, self.instance.pricelist_ids.item_ids
         self.env.flush_all()
-        self.env.cr.execute("""
+        self.env.cr.execute(
+            """
             UPDATE ms_csp_price SET write_date = '2000-01-01' WHERE id IN %s;
             UPDATE product_pricelist_item SET write_date = '2000-01-01' WHERE id IN %s;
-        """, (tuple(prices.ids), tuple(items.ids) or (0,)))
+        """,
+            (tuple(prices.ids), tuple(items.ids) or (0,)),
+        )
         self.env.invalidate_all()
         second = self.apply(self.snapshot(sheet))
         self.assertFalse(second.new_count or second.price_change_count or second.change_ids)
@@ -131,6 +184,7 @@ class TestSyncedPriceProperties(MsCspCatalogueCase):
         for table, ids in (("ms_csp_price", prices.ids), ("product_pricelist_item", items.ids)):
             self.env.cr.execute(
                 f"SELECT count(*) FROM {table} WHERE write_date > '2000-01-01' AND id IN %s",  # noqa: S608
-                (tuple(ids) or (0,),))
+                (tuple(ids) or (0,),),
+            )
             self.assertEqual(self.env.cr.fetchone()[0], 0, f"{table} rows were written")
         self.assertEqual(set(sku.price_ids.ids), set(prices.ids), "no row added")

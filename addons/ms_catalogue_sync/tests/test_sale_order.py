@@ -20,29 +20,40 @@ class TestMicrosoftSaleOrder(MsCspCatalogueCase):
         cls.instance._ms_get_services_definition(commit=False)
         cls.sku = cls.instance.sku_ids.filtered(
             lambda s: s.kind == "ms_software_subscription"
-            and {"US", "DE"} <= set(s.country_ids.mapped("code")))[:1]
+            and {"US", "DE"} <= set(s.country_ids.mapped("code"))
+        )[:1]
         cls.variant = cls.sku.product_tmpl_id.product_variant_ids.filtered(
-            lambda v: v.ms_term_plan == "P1Y_annual")
+            lambda v: v.ms_term_plan == "P1Y_annual"
+        )
         cls.pricelists = {p.currency_id.name: p for p in cls.instance.pricelist_ids}
-        cls.reseller = cls.env["res.partner"].create({
-            "name": "Reseller Ltd", "is_company": True, "country_id": cls.env.ref("base.us").id})
-        cls.german = cls.env["res.partner"].create({
-            "name": "Kunde GmbH", "is_company": True, "country_id": cls.env.ref("base.de").id})
-        cls.env["ms.csp.customer"].create({
-            "partner_id": cls.reseller.id, "instance_id": cls.instance.id, "tenant_id": CONTOSO})
+        cls.reseller = cls.env["res.partner"].create(
+            {"name": "Reseller Ltd", "is_company": True, "country_id": cls.env.ref("base.us").id}
+        )
+        cls.german = cls.env["res.partner"].create(
+            {"name": "Kunde GmbH", "is_company": True, "country_id": cls.env.ref("base.de").id}
+        )
+        cls.env["ms.csp.customer"].create(
+            {"partner_id": cls.reseller.id, "instance_id": cls.instance.id, "tenant_id": CONTOSO}
+        )
 
     def order(self, currency="USD", quantity=2, **values):
-        return self.env["sale.order"].create({
-            "partner_id": self.reseller.id,
-            "pricelist_id": self.pricelists[currency].id,
-            "order_line": [(0, 0, {"product_id": self.variant.id, "product_uom_qty": quantity})],
-            **values,
-        })
+        return self.env["sale.order"].create(
+            {
+                "partner_id": self.reseller.id,
+                "pricelist_id": self.pricelists[currency].id,
+                "order_line": [
+                    (0, 0, {"product_id": self.variant.id, "product_uom_qty": quantity})
+                ],
+                **values,
+            }
+        )
 
     def price_row(self, country, currency):
         return self.sku.price_ids.filtered(
-            lambda p: p.country_id.code == country and p.term_plan == "P1Y_annual"
-            and p.currency_id.name == currency)
+            lambda p: p.country_id.code == country
+            and p.term_plan == "P1Y_annual"
+            and p.currency_id.name == currency
+        )
 
     def test_end_customer_defaults_to_the_ordering_company(self):
         order = self.order()
@@ -62,13 +73,15 @@ class TestMicrosoftSaleOrder(MsCspCatalogueCase):
 
     def test_a_currency_microsoft_does_not_price_in_is_converted(self):
         order = self.order(currency="ILS")
-        self.assertAlmostEqual(order.order_line.price_unit,
-                               self.price_row("US", "USD").sell * 3.7, places=2)
+        self.assertAlmostEqual(
+            order.order_line.price_unit, self.price_row("US", "USD").sell * 3.7, places=2
+        )
         self.assertFalse(order.order_line.ms_price_error)
 
     def test_a_line_without_price_says_why_and_blocks_confirmation(self):
-        japan = self.env["res.partner"].create({
-            "name": "JP KK", "is_company": True, "country_id": self.env.ref("base.jp").id})
+        japan = self.env["res.partner"].create(
+            {"name": "JP KK", "is_company": True, "country_id": self.env.ref("base.jp").id}
+        )
         order = self.order(ms_end_customer_id=japan.id)
         self.assertIn("not sold in Japan", order.order_line.ms_price_error)
         with self.assertRaisesRegex(UserError, "not sold in Japan"):
@@ -100,8 +113,9 @@ class TestMicrosoftSaleOrder(MsCspCatalogueCase):
         order = self.order(quantity=high + 1)
         with self.assertRaises(UserError) as refused:
             order.action_confirm()
-        self.assertIn(f"quantities of 1 to {high} per order line, not {high + 1}",
-                      str(refused.exception))
+        self.assertIn(
+            f"quantities of 1 to {high} per order line, not {high + 1}", str(refused.exception)
+        )
         self.assertEqual(order.state, "draft")
         order.order_line.product_uom_qty = high
         self.assertIsNone(order.order_line._ms_order_problem())
@@ -122,13 +136,26 @@ class TestMicrosoftSaleOrder(MsCspCatalogueCase):
             provisionings = order._ms_create_provisionings(order.order_line)
         request.assert_not_called()
         self.assertEqual(len(provisionings), 1)
-        self.assertEqual((provisionings.customer_tenant_id, provisionings.partner_id,
-                          provisionings.res_model, provisionings.res_id),
-                         (CONTOSO, self.reseller, "sale.order", order.id))
+        self.assertEqual(
+            (
+                provisionings.customer_tenant_id,
+                provisionings.partner_id,
+                provisionings.res_model,
+                provisionings.res_id,
+            ),
+            (CONTOSO, self.reseller, "sale.order", order.id),
+        )
         line = provisionings.line_ids
-        self.assertEqual((line.catalog_item_id, line.quantity, line.billing_cycle,
-                          line.term_duration, line.res_id),
-                         (self.sku.code, 3, "annual", "P1Y", order.order_line.id))
+        self.assertEqual(
+            (
+                line.catalog_item_id,
+                line.quantity,
+                line.billing_cycle,
+                line.term_duration,
+                line.res_id,
+            ),
+            (self.sku.code, 3, "annual", "P1Y", order.order_line.id),
+        )
 
     @staticmethod
     def patch_requests():
@@ -140,7 +167,6 @@ class TestMicrosoftSaleOrder(MsCspCatalogueCase):
         again = order._ms_create_provisionings(order.order_line)
         self.assertEqual(len(first), 1)
         self.assertFalse(again)
-
 
     def test_an_order_handed_to_partner_center_cannot_be_cancelled(self):
         order = self.order()
@@ -156,4 +182,3 @@ class TestMicrosoftSaleOrder(MsCspCatalogueCase):
         with self.assertRaisesRegex(UserError, "cannot change"):
             order.ms_end_customer_id = self.german
         order.ms_end_customer_id = self.reseller  # the same one is no change
-

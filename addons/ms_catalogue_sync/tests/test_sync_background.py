@@ -31,12 +31,15 @@ class TestSyncInBackground(MsCspCatalogueCase, CronMixinCase):
         return self.runs.browse(action["res_id"])
 
     def test_button_queues_a_run_wakes_the_worker_and_calls_nothing(self):
-        with patch.object(PartnerCenterClient, "_request", autospec=True) as request, \
-                self.capture_triggers(WORKER) as triggers:
+        with (
+            patch.object(PartnerCenterClient, "_request", autospec=True) as request,
+            self.capture_triggers(WORKER) as triggers,
+        ):
             run = self.press_button()
         request.assert_not_called()
-        self.assertEqual((run.state, run.trigger, run.requested_by_id),
-                         ("queued", "manual", self.manager))
+        self.assertEqual(
+            (run.state, run.trigger, run.requested_by_id), ("queued", "manual", self.manager)
+        )
         self.assertEqual(len(triggers.records), 1)
         self.assertEqual(self.press_button(), run)  # pressed twice: one run
 
@@ -50,7 +53,8 @@ class TestSyncInBackground(MsCspCatalogueCase, CronMixinCase):
         self.env.cr.precommit.run()  # notifications are written when the step commits
         channel = f'"res.partner",{self.manager.partner_id.id}]'
         notification = self.env["bus.bus"].search(
-            [("channel", "like", channel)], order="id desc", limit=1)
+            [("channel", "like", channel)], order="id desc", limit=1
+        )
         self.assertIn("Get Services Definition", notification.message)
 
     def test_a_run_waits_while_its_instance_is_synced_elsewhere(self):
@@ -88,8 +92,9 @@ class TestSyncInBackground(MsCspCatalogueCase, CronMixinCase):
         seller = self.make_user("sync.seller", "sales_team.group_sale_salesman")
         with self.assertRaises(AccessError):
             self.press_button(seller)
-        self.assertFalse(self.runs.search([("instance_id", "=", self.instance.id),
-                                           ("state", "=", "queued")]))
+        self.assertFalse(
+            self.runs.search([("instance_id", "=", self.instance.id), ("state", "=", "queued")])
+        )
 
     def test_worker_closes_a_run_a_dead_worker_left_running(self):
         run = self.press_button()
@@ -104,20 +109,25 @@ class TestSyncInBackground(MsCspCatalogueCase, CronMixinCase):
     def test_an_unexpected_error_while_reading_fails_the_run_and_changes_nothing(self):
         run = self.press_button()
         instance_class = type(self.env["ms.csp.instance"])
-        with patch.object(instance_class, "_ms_fetch_snapshot", autospec=True,
-                          side_effect=RuntimeError("disk full")):
+        with patch.object(
+            instance_class,
+            "_ms_fetch_snapshot",
+            autospec=True,
+            side_effect=RuntimeError("disk full"),
+        ):
             self.runs._ms_cron_sync_worker(commit=False)
         self.assertEqual(run.state, "failed")
-        self.assertIn("stopped while reading the catalog (RuntimeError: disk full)",
-                      run.error_message)
+        self.assertIn(
+            "stopped while reading the catalog (RuntimeError: disk full)", run.error_message
+        )
         self.assertFalse(self.instance.sku_ids)
 
     def test_price_rows_are_chosen_at_the_instant_of_the_sync(self):
         before = fields.Datetime.now()
-        with patch.object(ms_csp_instance, "fetch_snapshot",
-                          wraps=ms_csp_instance.fetch_snapshot) as fetch:
+        with patch.object(
+            ms_csp_instance, "fetch_snapshot", wraps=ms_csp_instance.fetch_snapshot
+        ) as fetch:
             self.sync()
         moment = fetch.call_args.kwargs["on_date"]
         self.assertIsInstance(moment, datetime)  # a row starting at 09:00 counts from 09:00
         self.assertGreaterEqual(moment, before)
-

@@ -29,8 +29,17 @@ class TestSyncErrors(MsCspCatalogueCase):
         skus = self.instance.sku_ids
         return (
             sorted(skus.mapped("code")),
-            sorted((p.sku_id.code, p.term_plan, p.country_id.code or "", p.currency_id.name,
-                    p.cost, p.sell) for p in skus.price_ids),
+            sorted(
+                (
+                    p.sku_id.code,
+                    p.term_plan,
+                    p.country_id.code or "",
+                    p.currency_id.name,
+                    p.cost,
+                    p.sell,
+                )
+                for p in skus.price_ids
+            ),
             sorted((i.product_id.id, i.fixed_price) for i in self.instance.pricelist_ids.item_ids),
             sorted(skus.product_tmpl_id.mapped("active")),
         )
@@ -51,10 +60,17 @@ class TestSyncErrors(MsCspCatalogueCase):
 
     def test_malformed_price_rows_name_the_row(self):
         self.simulator.update_settings(month=1)
-        self.simulator.set_faults([{
-            "method": "GET", "path_regex": r"pricesheets.*GB", "kind": "status", "status": 200,
-            "body": MALFORMED_SHEET,
-        }])
+        self.simulator.set_faults(
+            [
+                {
+                    "method": "GET",
+                    "path_regex": r"pricesheets.*GB",
+                    "kind": "status",
+                    "status": 200,
+                    "body": MALFORMED_SHEET,
+                }
+            ]
+        )
         run = self.sync()
         self.assert_untouched_with_message(run, ["line 2", "UnitPrice"])
 
@@ -63,9 +79,17 @@ class TestSyncErrors(MsCspCatalogueCase):
         good = usd_row.replace('"twelve"', '"12"')
         unused = good.replace('"USD","12"', '"JPY","x"')  # JPY is no currency of the instance
         for rows in ((unused, good, unused), (good, unused)):  # wherever they stand
-            self.simulator.set_faults([{
-                "method": "GET", "path_regex": r"pricesheets.*GB", "kind": "status",
-                "status": 200, "body": "\n".join((header, *rows)) + "\n"}])
+            self.simulator.set_faults(
+                [
+                    {
+                        "method": "GET",
+                        "path_regex": r"pricesheets.*GB",
+                        "kind": "status",
+                        "status": 200,
+                        "body": "\n".join((header, *rows)) + "\n",
+                    }
+                ]
+            )
             run = self.sync()
             self.assertEqual(run.state, "done", run.error_message)
             lines = [number for number, row in enumerate(rows, 2) if row is unused]
@@ -80,7 +104,8 @@ class TestSyncErrors(MsCspCatalogueCase):
         self.assert_untouched_with_message(run, ["consent again"])
         self.assertEqual(self.instance.connection_state, "error")
         activity = self.instance.activity_ids.filtered(
-            lambda a: a.summary == "Partner Center: consent again")
+            lambda a: a.summary == "Partner Center: consent again"
+        )
         self.assertIn(self.env.ref("base.user_admin"), activity.user_id)
         self.assertNotIn(self.simulator.client_secret, self.instance.last_sync_message)
 
@@ -92,11 +117,14 @@ class TestSyncErrors(MsCspCatalogueCase):
         self.assert_untouched_with_message(run, ["503"])
 
     def test_cron_syncs_every_instance_even_when_one_fails(self):
-        broken = self.instance.copy({
-            "name": "Broken",
-            "country_ids": [Command.set(self.countries.ids)],
-            "active_currency_ids": [Command.set(self.usd.ids)], "default_currency_id": self.usd.id,
-        })
+        broken = self.instance.copy(
+            {
+                "name": "Broken",
+                "country_ids": [Command.set(self.countries.ids)],
+                "active_currency_ids": [Command.set(self.usd.ids)],
+                "default_currency_id": self.usd.id,
+            }
+        )
         self.endpoints[broken.id] = "https://127.0.0.1:9"
         self.addCleanup(self.endpoints.clear)
         self.client_settings.update(deadline_seconds=2, backoff_base=0.05)

@@ -73,8 +73,10 @@ class TestSyncResume(MsCspCatalogueCase):
         return run
 
     def test_an_error_half_way_keeps_whole_batches_and_says_so(self):
-        with self.crash_on_third_batch(MemoryError("out of memory")), \
-                mute_logger("odoo.addons.ms_catalogue_sync.models.ms_csp_instance"):
+        with (
+            self.crash_on_third_batch(MemoryError("out of memory")),
+            mute_logger("odoo.addons.ms_catalogue_sync.models.ms_csp_instance"),
+        ):
             failed = self.sync()
         self.assertEqual(failed.state, "failed")
         self.assertEqual(failed.sku_done, 20)
@@ -109,8 +111,9 @@ class TestSyncResume(MsCspCatalogueCase):
 @tagged("post_install", "-at_install")
 class TestSettings(MsCspCatalogueCase):
     def test_settings_set_the_sync_schedule(self):
-        settings = self.env["res.config.settings"].create({
-            "ms_csp_sync_interval_number": 2, "ms_csp_sync_interval_type": "weeks"})
+        settings = self.env["res.config.settings"].create(
+            {"ms_csp_sync_interval_number": 2, "ms_csp_sync_interval_type": "weeks"}
+        )
         settings.execute()
         cron = self.env.ref("ms_catalogue_sync.cron_get_services_definition")
         self.assertEqual((cron.interval_number, cron.interval_type), (2, "weeks"))

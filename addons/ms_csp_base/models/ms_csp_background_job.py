@@ -93,11 +93,16 @@ class MsCspBackgroundJob(models.AbstractModel):
         for _attempt in range(CLAIM_ATTEMPTS):
             try:
                 with self.env.cr.savepoint(flush=False):
-                    self.env.cr.execute(SQL(
-                        "SELECT id FROM %s WHERE %s ORDER BY %s LIMIT 1 "
-                        "FOR NO KEY UPDATE SKIP LOCKED",
-                        SQL.identifier(self._table), self._ms_job_due_sql(),
-                        self._ms_job_order_sql()), log_exceptions=False)
+                    self.env.cr.execute(
+                        SQL(
+                            "SELECT id FROM %s WHERE %s ORDER BY %s LIMIT 1 "
+                            "FOR NO KEY UPDATE SKIP LOCKED",
+                            SQL.identifier(self._table),
+                            self._ms_job_due_sql(),
+                            self._ms_job_order_sql(),
+                        ),
+                        log_exceptions=False,
+                    )
                     row = self.env.cr.fetchone()
                     return self.browse(row[0]) if row else self.browse()
             except SerializationFailure:
@@ -109,8 +114,13 @@ class MsCspBackgroundJob(models.AbstractModel):
     @api.model
     def _ms_job_count_due(self):
         self.flush_model()
-        self.env.cr.execute(SQL("SELECT count(*) FROM %s WHERE %s",
-                                SQL.identifier(self._table), self._ms_job_due_sql()))
+        self.env.cr.execute(
+            SQL(
+                "SELECT count(*) FROM %s WHERE %s",
+                SQL.identifier(self._table),
+                self._ms_job_due_sql(),
+            )
+        )
         return self.env.cr.fetchone()[0]
 
     def _ms_job_client(self, clients, instance):

@@ -16,8 +16,13 @@ MANAGER_GROUP = "ms_csp_base.group_ms_csp_manager"
 RECONSENT_ACTIVITY_SUMMARY = "Partner Center: consent again"
 TOKEN_SAVE_ATTEMPTS = 3
 # A person waits: give up in seconds rather than hold the request for minutes.
-INTERACTIVE_SETTINGS = {"deadline_seconds": 20.0, "max_retries": 1, "backoff_max": 2.0,
-                        "conflict_wait_seconds": 0.0, "read_timeout": 15.0}
+INTERACTIVE_SETTINGS = {
+    "deadline_seconds": 20.0,
+    "max_retries": 1,
+    "backoff_max": 2.0,
+    "conflict_wait_seconds": 0.0,
+    "read_timeout": 15.0,
+}
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
@@ -38,48 +43,68 @@ class MsCspInstance(models.Model):
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
     company_id = fields.Many2one(
-        "res.company", required=True, default=lambda self: self.env.company, tracking=True,
+        "res.company",
+        required=True,
+        default=lambda self: self.env.company,
+        tracking=True,
         help="The company whose Partner Center account this is; its branches use it too.",
     )
     environment = fields.Selection(
         [("microsoft", "Microsoft Partner Center")],
-        required=True, default="microsoft", tracking=True, groups="base.group_system",
+        required=True,
+        default="microsoft",
+        tracking=True,
+        groups="base.group_system",
         help="Where this instance sends its requests.",
     )
     partner_tenant_id = fields.Char(
-        string="Partner tenant ID", required=True, tracking=True, groups="base.group_system",
+        string="Partner tenant ID",
+        required=True,
+        tracking=True,
+        groups="base.group_system",
         help="The Microsoft Entra tenant of your Partner Center account.",
     )
     auth_mode = fields.Selection(
-        [("app_user", "App + User (refresh token)"),
-         ("app_only", "App only (client credentials)")],
-        string="Authentication", required=True, default="app_user", tracking=True,
+        [("app_user", "App + User (refresh token)"), ("app_only", "App only (client credentials)")],
+        string="Authentication",
+        required=True,
+        default="app_user",
+        tracking=True,
         groups="base.group_system",
         help="App + User is needed for price sheets and most reseller operations.",
     )
     client_id = fields.Char(string="Application (client) ID", groups="base.group_system")
     client_secret = fields.Char(string="Client secret", groups="base.group_system")
     refresh_token = fields.Char(
-        compute="_compute_refresh_token", inverse="_inverse_refresh_token",
+        compute="_compute_refresh_token",
+        inverse="_inverse_refresh_token",
         groups="base.group_system",
         help="Refresh token of the consenting admin (App + User). Partner Center returns a new one "
         "on every use: Odoo keeps the latest.",
     )
     credential_ids = fields.One2many("ms.csp.credential", "instance_id", groups="base.group_system")
     country_ids = fields.Many2many(
-        "res.country", string="Countries", tracking=True,
+        "res.country",
+        string="Countries",
+        tracking=True,
         help="The countries you sell in: the catalog is the superset of their SKUs and the "
         "default prices the highest over their price sheets.",
     )
     connection_state = fields.Selection(
         [("not_tested", "Not tested"), ("connected", "Connected"), ("error", "Error")],
-        default="not_tested", readonly=True, copy=False, tracking=True,
+        default="not_tested",
+        readonly=True,
+        copy=False,
+        tracking=True,
     )
     connection_message = fields.Text(readonly=True, copy=False)
 
     _sql_constraints = [
-        ("name_company_unique", "unique(name, company_id)",
-         "An instance of this name already exists in this company."),
+        (
+            "name_company_unique",
+            "unique(name, company_id)",
+            "An instance of this name already exists in this company.",
+        ),
     ]
 
     # === COMPUTES AND CONSTRAINTS === #
@@ -91,15 +116,20 @@ class MsCspInstance(models.Model):
     def _inverse_refresh_token(self):
         for instance in self:
             instance.sudo()._ms_credential(instance.env).write(
-                {"refresh_token": instance.refresh_token, "rotated": False})
+                {"refresh_token": instance.refresh_token, "rotated": False}
+            )
 
     @api.constrains("partner_tenant_id")
     def _check_partner_tenant_id(self):
         for instance in self.sudo():
             if instance.partner_tenant_id and not GUID.match(instance.partner_tenant_id):
-                raise ValidationError(self.env._(
-                    "The partner tenant ID of %s must be a GUID, e.g. "
-                    "0c5a0001-5e1c-4a11-9000-00000000c001.", instance.name))
+                raise ValidationError(
+                    self.env._(
+                        "The partner tenant ID of %s must be a GUID, e.g. "
+                        "0c5a0001-5e1c-4a11-9000-00000000c001.",
+                        instance.name,
+                    )
+                )
 
     # === PARTNER CENTER CLIENT === #
 
@@ -112,8 +142,9 @@ class MsCspInstance(models.Model):
         if self.env.su:
             return
         if not self.env.user.has_group(MANAGER_GROUP):
-            raise AccessError(self.env._(
-                "Only Microsoft CSP managers can make Odoo call Partner Center."))
+            raise AccessError(
+                self.env._("Only Microsoft CSP managers can make Odoo call Partner Center.")
+            )
         self.check_access("write")
 
     def _ms_client_settings(self):
@@ -156,8 +187,9 @@ class MsCspInstance(models.Model):
         """The credential row of this instance in ``env`` (created when missing)."""
         self.ensure_one()
         credentials = env["ms.csp.credential"].sudo()
-        return credentials.search([("instance_id", "=", self.id)], limit=1) or \
-            credentials.create({"instance_id": self.id})
+        return credentials.search([("instance_id", "=", self.id)], limit=1) or credentials.create(
+            {"instance_id": self.id}
+        )
 
     def _ms_store_refresh_token(self, token):
         """Persist a rotated refresh token at once, in its own transaction.
@@ -177,7 +209,8 @@ class MsCspInstance(models.Model):
                 try:
                     with self.env.registry.cursor() as cr:
                         self._ms_credential(self.env(cr=cr)).write(
-                            {"refresh_token": token, "rotated": True})
+                            {"refresh_token": token, "rotated": True}
+                        )
                     break
                 except errors.SerializationFailure:
                     # Another worker saved its own new token at the same moment: both are
@@ -200,15 +233,21 @@ class MsCspInstance(models.Model):
         except PartnerCenterError as error:
             self._ms_record_connection_error(error)
             return self._ms_notification(
-                self.env._("Connection failed"), self.connection_message, "danger")
-        self.write({
-            "connection_state": "connected",
-            "connection_message": self.env._(
-                "Connected: %(count)s software subscription products in %(country)s.",
-                count=len(products), country=self.country_ids[0].name),
-        })
+                self.env._("Connection failed"), self.connection_message, "danger"
+            )
+        self.write(
+            {
+                "connection_state": "connected",
+                "connection_message": self.env._(
+                    "Connected: %(count)s software subscription products in %(country)s.",
+                    count=len(products),
+                    country=self.country_ids[0].name,
+                ),
+            }
+        )
         return self._ms_notification(
-            self.env._("Connection works"), self.connection_message, "success")
+            self.env._("Connection works"), self.connection_message, "success"
+        )
 
     def _ms_action(self, xmlid, instance_field, **context):
         """The window action ``xmlid``, showing the records of this instance."""
@@ -224,8 +263,12 @@ class MsCspInstance(models.Model):
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
-            "params": {"title": title, "message": message, "type": kind,
-                       "sticky": kind != "success"},
+            "params": {
+                "title": title,
+                "message": message,
+                "type": kind,
+                "sticky": kind != "success",
+            },
         }
 
     # === ERRORS === #
@@ -237,7 +280,9 @@ class MsCspInstance(models.Model):
             return self.env._(
                 "Partner Center refused the refresh token of %(instance)s: it has expired or was "
                 "revoked. An administrator must consent again (secure application model) and "
-                "paste the new refresh token on the instance.", instance=self.name)
+                "paste the new refresh token on the instance.",
+                instance=self.name,
+            )
         return self.env._("Partner Center answered: %s", error)
 
     def _ms_record_connection_error(self, error):
@@ -251,11 +296,18 @@ class MsCspInstance(models.Model):
 
     def _ms_schedule_reconsent_activity(self, message):
         managers = self.env.ref(MANAGER_GROUP).users.filtered(
-            lambda user: not user.share and user.active and user._is_internal()
-            and self.company_id in user.company_ids)
+            lambda user: not user.share
+            and user.active
+            and user._is_internal()
+            and self.company_id in user.company_ids
+        )
         open_for = self.activity_ids.filtered(
-            lambda activity: activity.summary == RECONSENT_ACTIVITY_SUMMARY).user_id
+            lambda activity: activity.summary == RECONSENT_ACTIVITY_SUMMARY
+        ).user_id
         for manager in managers - open_for:
             self.activity_schedule(
-                "mail.mail_activity_data_todo", summary=RECONSENT_ACTIVITY_SUMMARY,
-                note=message, user_id=manager.id)
+                "mail.mail_activity_data_todo",
+                summary=RECONSENT_ACTIVITY_SUMMARY,
+                note=message,
+                user_id=manager.id,
+            )

@@ -44,69 +44,114 @@ class MsCspProvisioning(models.Model):
     _order = "id desc"
 
     name = fields.Char(
-        string="Reference", required=True, readonly=True, copy=False, default="/", index=True)
+        string="Reference", required=True, readonly=True, copy=False, default="/", index=True
+    )
     idempotency_key = fields.Char(
-        required=True, readonly=True, copy=False, default=lambda self: str(uuid.uuid4()),
+        required=True,
+        readonly=True,
+        copy=False,
+        default=lambda self: str(uuid.uuid4()),
         help="Sent to Partner Center (order marker, request ids): one order per key, however "
-        "often a step is repeated.")
+        "often a step is repeated.",
+    )
     instance_id = fields.Many2one(
-        "ms.csp.instance", string="Partner Center instance", required=True, readonly=True,
-        ondelete="restrict", index=True)
+        "ms.csp.instance",
+        string="Partner Center instance",
+        required=True,
+        readonly=True,
+        ondelete="restrict",
+        index=True,
+    )
     company_id = fields.Many2one(related="instance_id.company_id", store=True, index=True)
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True, index=True)
     customer_tenant_id = fields.Char(string="Customer tenant ID", required=True, readonly=True)
     country_code = fields.Char(
-        readonly=True, help="The customer's country: used to read availabilities again when the "
-        "ones of the lines are stale.")
+        readonly=True,
+        help="The customer's country: used to read availabilities again when the "
+        "ones of the lines are stale.",
+    )
     res_model = fields.Char(string="Source model", readonly=True)
     res_id = fields.Many2oneReference(string="Source ID", model_field="res_model", readonly=True)
     source_display = fields.Char(string="Source document", compute="_compute_source_display")
     user_id = fields.Many2one(
-        "res.users", string="Responsible", default=lambda self: self.env.user, tracking=True,
-        help="Gets an activity when the provisioning fails.")
+        "res.users",
+        string="Responsible",
+        default=lambda self: self.env.user,
+        tracking=True,
+        help="Gets an activity when the provisioning fails.",
+    )
     state = fields.Selection(
-        STATES, required=True, default="pending", readonly=True, copy=False, tracking=True,
-        index=True)
+        STATES,
+        required=True,
+        default="pending",
+        readonly=True,
+        copy=False,
+        tracking=True,
+        index=True,
+    )
     last_state_change = fields.Datetime(readonly=True, copy=False, default=fields.Datetime.now)
     failed_step = fields.Selection(
-        [state for state in STATES if state[0] in ACTIVE_STATES], readonly=True, copy=False,
-        help="The state the provisioning failed from: Retry resumes there.")
+        [state for state in STATES if state[0] in ACTIVE_STATES],
+        readonly=True,
+        copy=False,
+        help="The state the provisioning failed from: Retry resumes there.",
+    )
     failure_kind = fields.Selection(
         [("refused", "Refused by Partner Center"), ("error", "Outcome unknown")],
-        readonly=True, copy=False,
+        readonly=True,
+        copy=False,
         help="Refused: Partner Center answered no (nothing was ordered by that call). Outcome "
-        "unknown: an unexpected error, the call may have taken effect.")
+        "unknown: an unexpected error, the call may have taken effect.",
+    )
     order_search_done = fields.Boolean(
-        readonly=True, copy=False,
+        readonly=True,
+        copy=False,
         help="Partner Center was searched for an order of this reference since the last (re)start "
-        "and none was found: a cart may be created or checked out.")
+        "and none was found: a cart may be created or checked out.",
+    )
     cart_id = fields.Char(string="Cart ID", readonly=True, copy=False)
     checkout_count = fields.Integer(
-        readonly=True, copy=False,
+        readonly=True,
+        copy=False,
         help="Checkouts of the cart that may have reached Partner Center (counted before each is "
-        "sent): a cart sent once is never dropped.")
+        "sent): a cart sent once is never dropped.",
+    )
     ms_order_id = fields.Char(string="Microsoft order ID", readonly=True, copy=False, index=True)
     ms_order_alias = fields.Char(
-        string="Order ID alias", readonly=True, copy=False,
-        help="The short order id Partner Center shows to people (alternateId).")
+        string="Order ID alias",
+        readonly=True,
+        copy=False,
+        help="The short order id Partner Center shows to people (alternateId).",
+    )
     attempt_count = fields.Integer(
-        readonly=True, copy=False, help="Attempts postponed in the current state.")
+        readonly=True, copy=False, help="Attempts postponed in the current state."
+    )
     next_attempt_at = fields.Datetime(
-        string="Next attempt", readonly=True, copy=False, index=True,
-        help="When the cron will run the next step; empty: as soon as possible.")
+        string="Next attempt",
+        readonly=True,
+        copy=False,
+        index=True,
+        help="When the cron will run the next step; empty: as soon as possible.",
+    )
     is_postponed = fields.Boolean(
-        string="Postponed", compute="_compute_is_postponed", search="_search_is_postponed")
+        string="Postponed", compute="_compute_is_postponed", search="_search_is_postponed"
+    )
     last_error_code = fields.Char(readonly=True, copy=False)
     last_error_message = fields.Text(readonly=True, copy=False)
     line_ids = fields.One2many(
-        "ms.csp.provisioning.line", "provisioning_id", string="Lines", readonly=True, copy=True)
+        "ms.csp.provisioning.line", "provisioning_id", string="Lines", readonly=True, copy=True
+    )
     step_ids = fields.One2many(
-        "ms.csp.provisioning.step", "provisioning_id", string="Steps", readonly=True)
+        "ms.csp.provisioning.step", "provisioning_id", string="Steps", readonly=True
+    )
 
     _sql_constraints = [
         ("name_unique", "unique(name)", "A provisioning with this reference already exists."),
-        ("idempotency_key_unique", "unique(idempotency_key)",
-         "A provisioning with this idempotency key already exists."),
+        (
+            "idempotency_key_unique",
+            "unique(idempotency_key)",
+            "A provisioning with this idempotency key already exists.",
+        ),
     ]
 
     # === COMPUTES === #
@@ -122,13 +167,16 @@ class MsCspProvisioning(models.Model):
         now = fields.Datetime.now()
         for provisioning in self:
             provisioning.is_postponed = bool(
-                provisioning.next_attempt_at and provisioning.next_attempt_at > now)
+                provisioning.next_attempt_at and provisioning.next_attempt_at > now
+            )
 
     def _search_is_postponed(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):
             raise UserError(self.env._("Operation not supported."))
-        postponed = [("state", "in", ACTIVE_STATES),
-                     ("next_attempt_at", ">", fields.Datetime.now())]
+        postponed = [
+            ("state", "in", ACTIVE_STATES),
+            ("next_attempt_at", ">", fields.Datetime.now()),
+        ]
         return postponed if (operator == "=") == value else ["!", "&", *postponed]
 
     def _ms_source_record(self):
@@ -172,24 +220,34 @@ class MsCspProvisioning(models.Model):
 
     def _ms_set_state(self, state, step, message, outcome="success", **values):
         self.ensure_one()
-        self.write({
-            "state": state, "last_state_change": fields.Datetime.now(), "attempt_count": 0,
-            "next_attempt_at": False, **values,
-        })
+        self.write(
+            {
+                "state": state,
+                "last_state_change": fields.Datetime.now(),
+                "attempt_count": 0,
+                "next_attempt_at": False,
+                **values,
+            }
+        )
         self._ms_log_step(step, outcome, message)
 
     def _ms_set_cart(self, step, cart_id):
-        self._ms_set_state(
-            "cart", step, self.env._("Cart %s created.", cart_id), cart_id=cart_id)
+        self._ms_set_state("cart", step, self.env._("Cart %s created.", cart_id), cart_id=cart_id)
 
     def _ms_set_submitted(self, step, message):
         self._ms_set_state("submitted", step, message, outcome="postponed")
 
     def _ms_set_ordered(self, step, order, message):
         """Store the order and each line's result, then run the consumers' hook."""
-        self._ms_set_state("ordered", step, message, ms_order_id=order.id,
-                           ms_order_alias=order.alias, last_error_code=False,
-                           last_error_message=False)
+        self._ms_set_state(
+            "ordered",
+            step,
+            message,
+            ms_order_id=order.id,
+            ms_order_alias=order.alias,
+            last_error_code=False,
+            last_error_message=False,
+        )
         self.line_ids._ms_store_order_lines(order.line_items)
         self._ms_run_hook(self._ms_on_ordered, step)
 
@@ -208,8 +266,12 @@ class MsCspProvisioning(models.Model):
             message = self.env._(
                 "Partner Center order %(alias)s (%(order)s) is on record, but updating the "
                 "documents it was ordered for failed (%(type)s: %(error)s). Open them and use "
-                "Refresh from Microsoft, or report the error.", alias=self.ms_order_alias,
-                order=self.ms_order_id, type=type(error).__name__, error=error)
+                "Refresh from Microsoft, or report the error.",
+                alias=self.ms_order_alias,
+                order=self.ms_order_id,
+                type=type(error).__name__,
+                error=error,
+            )
             self._ms_log_step(step, "failed", message)
             self._ms_schedule_failure_activity(message)
 
@@ -219,13 +281,22 @@ class MsCspProvisioning(models.Model):
         :param error: a ``PartnerCenterError``, or any exception (its text only: never secrets)
         :param kind: ``refused`` (a definitive answer) or ``error`` (the outcome is unknown)
         """
-        message = (self.instance_id._ms_error_message(error)
-                   if isinstance(error, PartnerCenterError) else str(error))
+        message = (
+            self.instance_id._ms_error_message(error)
+            if isinstance(error, PartnerCenterError)
+            else str(error)
+        )
         failed_step = self.state
         self._ms_set_state(
-            "failed", step, message, outcome="failed", failed_step=failed_step,
-            failure_kind=kind, last_error_code=_error_code(error),
-            last_error_message=message)
+            "failed",
+            step,
+            message,
+            outcome="failed",
+            failed_step=failed_step,
+            failure_kind=kind,
+            last_error_code=_error_code(error),
+            last_error_message=message,
+        )
         if isinstance(error, AuthenticationError):
             self.instance_id._ms_record_connection_error(error)
         self._ms_schedule_failure_activity(message)
@@ -236,11 +307,16 @@ class MsCspProvisioning(models.Model):
         user = self.user_id
         if not user.active or user.share:
             user = self.env.ref(MANAGER_GROUP).users.filtered(
-                lambda manager: manager.active and not manager.share
-                and self.company_id in manager.company_ids)[:1] or self.env.ref("base.user_admin")
+                lambda manager: manager.active
+                and not manager.share
+                and self.company_id in manager.company_ids
+            )[:1] or self.env.ref("base.user_admin")
         self.activity_schedule(
-            "mail.mail_activity_data_todo", summary=FAILURE_ACTIVITY_SUMMARY, note=message,
-            user_id=user.id)
+            "mail.mail_activity_data_todo",
+            summary=FAILURE_ACTIVITY_SUMMARY,
+            note=message,
+            user_id=user.id,
+        )
 
     def _ms_postpone(self, step, seconds, message, error=None):
         """Keep the state, come back in ``seconds`` (and wake the cron then)."""
@@ -248,17 +324,27 @@ class MsCspProvisioning(models.Model):
         when = fields.Datetime.now() + timedelta(seconds=max(0.0, float(seconds)))
         values = {"next_attempt_at": when, "attempt_count": self.attempt_count + 1}
         if error is not None:
-            values.update(last_error_code=_error_code(error),
-                          last_error_message=self.instance_id._ms_error_message(error))
+            values.update(
+                last_error_code=_error_code(error),
+                last_error_message=self.instance_id._ms_error_message(error),
+            )
         self.write(values)
         self._ms_log_step(step, "postponed", message)
         self._ms_trigger_cron(at=when)
 
     def _ms_log_step(self, step, outcome, message):
-        self.env["ms.csp.provisioning.step"].sudo().create([{
-            "provisioning_id": provisioning.id, "step": step, "outcome": outcome,
-            "state": provisioning.state, "message": message,
-        } for provisioning in self])
+        self.env["ms.csp.provisioning.step"].sudo().create(
+            [
+                {
+                    "provisioning_id": provisioning.id,
+                    "step": step,
+                    "outcome": outcome,
+                    "state": provisioning.state,
+                    "message": message,
+                }
+                for provisioning in self
+            ]
+        )
 
     # === HOOKS (override in the addons that order) === #
 
@@ -287,8 +373,9 @@ class MsCspProvisioning(models.Model):
 
     def _ms_check_manager(self):
         if not (self.env.su or self.env.user.has_group(MANAGER_GROUP)):
-            raise AccessError(self.env._(
-                "Only Microsoft CSP managers can retry a Microsoft provisioning."))
+            raise AccessError(
+                self.env._("Only Microsoft CSP managers can retry a Microsoft provisioning.")
+            )
 
     def action_retry(self):
         """Resume failed records from their persisted state; the cron does the work.
@@ -301,22 +388,28 @@ class MsCspProvisioning(models.Model):
         failed = self.filtered(lambda provisioning: provisioning.state == "failed")
         if not failed:
             raise UserError(self.env._("Only failed provisionings can be retried."))
-        cancelled = failed.filtered(lambda provisioning: getattr(
-            provisioning._ms_source_record(), "state", None) == "cancel")
+        cancelled = failed.filtered(
+            lambda provisioning: getattr(provisioning._ms_source_record(), "state", None)
+            == "cancel"
+        )
         if cancelled:
-            raise UserError(self.env._(
-                "%s: the document it was ordered for is cancelled; nothing is ordered for it.",
-                ", ".join(cancelled.mapped("name"))))
-        refusals = [reason for provisioning in failed
-                    for reason in provisioning._ms_retry_refusals()]
+            raise UserError(
+                self.env._(
+                    "%s: the document it was ordered for is cancelled; nothing is ordered for it.",
+                    ", ".join(cancelled.mapped("name")),
+                )
+            )
+        refusals = [
+            reason for provisioning in failed for reason in provisioning._ms_retry_refusals()
+        ]
         if refusals:
             raise UserError("\n".join(refusals))
         failed.check_access("read")
         for provisioning in failed.sudo():
             provisioning._ms_resume()
         failed.sudo().activity_ids.filtered(
-            lambda activity: activity.summary == FAILURE_ACTIVITY_SUMMARY).action_feedback(
-            feedback=self.env._("Retried by %s.", self.env.user.name))
+            lambda activity: activity.summary == FAILURE_ACTIVITY_SUMMARY
+        ).action_feedback(feedback=self.env._("Retried by %s.", self.env.user.name))
         self._ms_trigger_cron()
         return {
             "type": "ir.actions.client",
@@ -324,7 +417,8 @@ class MsCspProvisioning(models.Model):
             "params": {
                 "title": self.env._("Retry scheduled"),
                 "message": self.env._(
-                    "%s provisioning(s) will be resumed in the background.", len(failed)),
+                    "%s provisioning(s) will be resumed in the background.", len(failed)
+                ),
                 "type": "info",
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
@@ -339,8 +433,11 @@ class MsCspProvisioning(models.Model):
             resume, values["cart_id"], values["checkout_count"] = "pending", False, 0
         elif resume == "cart":
             resume = "submitted"  # a checkout may have gone through: same cart, same request
-        message = self.env._("Retried by %(user)s: resuming at %(state)s.", user=self.env.user.name,
-                             state=dict(STATES)[resume])
+        message = self.env._(
+            "Retried by %(user)s: resuming at %(state)s.",
+            user=self.env.user.name,
+            state=dict(STATES)[resume],
+        )
         self._ms_set_state(resume, "retry", message, outcome="info", **values)
 
     def action_open_source(self):
@@ -349,12 +446,14 @@ class MsCspProvisioning(models.Model):
         if not source:
             raise UserError(self.env._("The source document no longer exists."))
         return {
-            "type": "ir.actions.act_window", "res_model": source._name, "res_id": source.id,
-            "view_mode": "form", "views": [(False, "form")],
+            "type": "ir.actions.act_window",
+            "res_model": source._name,
+            "res_id": source.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
         }
 
 
 def _error_code(error):
     code = getattr(error, "code", None) or getattr(error, "status", None)
     return str(code) if code else False
-

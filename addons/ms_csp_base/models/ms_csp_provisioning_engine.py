@@ -56,8 +56,11 @@ class MsCspProvisioning(models.Model):
 
     def _ms_job_due_sql(self):
         # the current time comes from Python, like ``next_attempt_at``
-        return SQL("state IN %s AND (next_attempt_at IS NULL OR next_attempt_at <= %s)",
-                   ACTIVE_STATES, fields.Datetime.now())
+        return SQL(
+            "state IN %s AND (next_attempt_at IS NULL OR next_attempt_at <= %s)",
+            ACTIVE_STATES,
+            fields.Datetime.now(),
+        )
 
     def _ms_job_order_sql(self):
         return SQL("next_attempt_at NULLS FIRST, id")
@@ -105,10 +108,16 @@ class MsCspProvisioning(models.Model):
         except Exception as error:  # pylint: disable=broad-except
             # A bug or an unexpected answer must not block the queue: fail this record only.
             _logger.exception("Provisioning %s: step %s failed unexpectedly", self.name, step)
-            self._ms_set_failed(step, self.env._(
-                "Unexpected error during the step (%(type)s: %(error)s). The step may have taken "
-                "effect in Partner Center: Retry checks before ordering.",
-                type=type(error).__name__, error=error), kind="error")
+            self._ms_set_failed(
+                step,
+                self.env._(
+                    "Unexpected error during the step (%(type)s: %(error)s). The step may have "
+                    "taken effect in Partner Center: Retry checks before ordering.",
+                    type=type(error).__name__,
+                    error=error,
+                ),
+                kind="error",
+            )
 
     def _ms_mark_checkout_sent(self, commit):
         """Put on record, before the call, that a checkout of the cart may reach Partner Center.
@@ -118,25 +127,38 @@ class MsCspProvisioning(models.Model):
         The short lease keeps other workers off the record while the call runs, since the
         commit releases this worker's row lock.
         """
-        self.write({"checkout_count": self.checkout_count + 1,
-                    "next_attempt_at": fields.Datetime.now() + CHECKOUT_LEASE})
+        self.write(
+            {
+                "checkout_count": self.checkout_count + 1,
+                "next_attempt_at": fields.Datetime.now() + CHECKOUT_LEASE,
+            }
+        )
         if commit:
             self.env.cr.commit()  # pylint: disable=invalid-commit
 
     def _ms_postpone_after_error(self, step, error):
         """Come back after the error's wait or the backoff, whichever is longer; give up after
         ``RETRY_WINDOW`` while nothing can have been ordered yet."""
-        if self.state in ("pending", "cart") and \
-                fields.Datetime.now() - self.last_state_change > RETRY_WINDOW:
+        if (
+            self.state in ("pending", "cart")
+            and fields.Datetime.now() - self.last_state_change > RETRY_WINDOW
+        ):
             self._ms_set_failed(step, error, kind="error")
             return
         delay = max(error.retry_after or 0.0, self._ms_backoff())
-        self._ms_postpone(step, delay, self.env._(
-            "%(error)s Next attempt in %(delay)s seconds.",
-            error=self.instance_id._ms_error_message(error), delay=round(delay)), error=error)
+        self._ms_postpone(
+            step,
+            delay,
+            self.env._(
+                "%(error)s Next attempt in %(delay)s seconds.",
+                error=self.instance_id._ms_error_message(error),
+                delay=round(delay),
+            ),
+            error=error,
+        )
 
     def _ms_backoff(self):
-        ceiling = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** self.attempt_count)
+        ceiling = min(BACKOFF_MAX, BACKOFF_BASE * 2**self.attempt_count)
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
     # === STEPS (one Partner Center call each) === #
@@ -145,15 +167,23 @@ class MsCspProvisioning(models.Model):
         """Link an order already placed for the reference; only then may anything be ordered."""
         orders = client.find_orders(self.customer_tenant_id, order_marker(self.idempotency_key))
         if len(orders) > 1:  # only when lines of several billing cycles were ordered at once
-            _logger.warning("Provisioning %s: %s orders carry its marker: %s", self.name,
-                            len(orders), ", ".join(order.id for order in orders))
+            _logger.warning(
+                "Provisioning %s: %s orders carry its marker: %s",
+                self.name,
+                len(orders),
+                ", ".join(order.id for order in orders),
+            )
         if orders:
-            self._ms_set_ordered("search", orders[0], self.env._(
-                "Order %s of this reference found in Partner Center.", orders[0].alias))
+            self._ms_set_ordered(
+                "search",
+                orders[0],
+                self.env._("Order %s of this reference found in Partner Center.", orders[0].alias),
+            )
             return
         self.order_search_done = True
-        self._ms_log_step("search", "success", self.env._(
-            "No order of this reference in Partner Center."))
+        self._ms_log_step(
+            "search", "success", self.env._("No order of this reference in Partner Center.")
+        )
 
     def _ms_step_create_cart(self, client):
         """Create the tagged cart. Repeated after a crash, the request id (derived from the key
@@ -164,11 +194,15 @@ class MsCspProvisioning(models.Model):
         country = (self.country_code or "").upper() or None
         if any(not split_catalog_item_id(line.catalog_item_id)[2] for line in lines):
             if not country:
-                raise ValueError(self.env._(
-                    "A line has no availability id and the customer's country is unknown."))
+                raise ValueError(
+                    self.env._(
+                        "A line has no availability id and the customer's country is unknown."
+                    )
+                )
             lines = client.refresh_line_items(lines, country)
         cart_id = client.create_tagged_cart(
-            self.customer_tenant_id, lines, self.idempotency_key, country=country)
+            self.customer_tenant_id, lines, self.idempotency_key, country=country
+        )
         self._ms_set_cart("cart", cart_id)
 
     def _ms_step_checkout(self, client):
@@ -180,20 +214,24 @@ class MsCspProvisioning(models.Model):
         """
         try:
             result = client.checkout_for_key(
-                self.customer_tenant_id, self.cart_id, self.idempotency_key)
+                self.customer_tenant_id, self.cart_id, self.idempotency_key
+            )
         except ThrottledError:
             raise  # refused before processing: the cart was not submitted
         except RetryableError as error:
             if self.state == "cart":
-                self._ms_set_submitted("checkout", self.env._(
-                    "The checkout was sent but its outcome is not known yet."))
+                self._ms_set_submitted(
+                    "checkout",
+                    self.env._("The checkout was sent but its outcome is not known yet."),
+                )
             self._ms_postpone_after_error("checkout", error)
             return
         if not result.orders:
             first = result.order_errors[0] if result.order_errors else None
             raise PartnerCenterError(
                 first.description if first else self.env._("The checkout placed no order."),
-                code=first.code if first else None)
+                code=first.code if first else None,
+            )
         order = result.orders[0]
         self._ms_set_ordered("checkout", order, self.env._("Order %s placed.", order.alias))
 
@@ -203,8 +241,11 @@ class MsCspProvisioning(models.Model):
         statuses = client.order_provisioning_status(tenant, self.ms_order_id)
         self.line_ids._ms_store_provisioning_status(statuses)
         if not statuses or not all(status.is_fulfilled for status in statuses):
-            self._ms_postpone("poll", self._ms_backoff(), self.env._(
-                "Partner Center is still provisioning order %s.", self.ms_order_alias))
+            self._ms_postpone(
+                "poll",
+                self._ms_backoff(),
+                self.env._("Partner Center is still provisioning order %s.", self.ms_order_alias),
+            )
             return
         order = client.get_order(tenant, self.ms_order_id)  # a read: subscription ids
         self.line_ids._ms_store_order_lines(order.line_items)

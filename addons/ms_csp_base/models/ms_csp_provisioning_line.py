@@ -19,27 +19,32 @@ class MsCspProvisioningLine(models.Model):
     _order = "provisioning_id, sequence, id"
 
     provisioning_id = fields.Many2one(
-        "ms.csp.provisioning", required=True, ondelete="cascade", index=True)
+        "ms.csp.provisioning", required=True, ondelete="cascade", index=True
+    )
     company_id = fields.Many2one(related="provisioning_id.company_id", store=True)
     sequence = fields.Integer(default=10)
     catalog_item_id = fields.Char(
-        string="Catalog item", required=True,
+        string="Catalog item",
+        required=True,
         help="ProductId:SkuId:AvailabilityId, or ProductId:SkuId (the availability is then read "
-        "for the customer's country when the cart is created).")
+        "for the customer's country when the cart is created).",
+    )
     quantity = fields.Integer(required=True, default=1)
     billing_cycle = fields.Selection(BILLING_CYCLES, required=True)
-    term_duration = fields.Char(help="ISO 8601 term, e.g. P1Y or P3Y; empty for perpetual "
-                                "licenses.")
+    term_duration = fields.Char(
+        help="ISO 8601 term, e.g. P1Y or P3Y; empty for perpetual " "licenses."
+    )
     friendly_name = fields.Char(help="Shown in Partner Center; the order marker is appended.")
     res_model = fields.Char(string="Source model")
     res_id = fields.Many2oneReference(string="Source line ID", model_field="res_model")
     line_item_number = fields.Integer(readonly=True, copy=False)
     ms_offer_id = fields.Char(
-        string="Microsoft offer ID", readonly=True,
+        string="Microsoft offer ID",
+        readonly=True,
         help="The order line's offer (ProductId:SkuId:AvailabilityId), as Partner Center placed "
-        "it: what a cancellation names.")
-    ms_subscription_id = fields.Char(string="Microsoft subscription ID", readonly=True,
-                                     copy=False)
+        "it: what a cancellation names.",
+    )
+    ms_subscription_id = fields.Char(string="Microsoft subscription ID", readonly=True, copy=False)
     ms_status = fields.Char(string="Microsoft status", readonly=True, copy=False)
 
     _sql_constraints = [
@@ -51,10 +56,14 @@ class MsCspProvisioningLine(models.Model):
         """Partner Center places one order per billing cycle: one record, one order."""
         for provisioning in self.provisioning_id:
             if len(set(provisioning.line_ids.mapped("billing_cycle"))) > 1:
-                raise ValidationError(self.env._(
-                    "All lines of provisioning %s must have the same billing cycle: Partner "
-                    "Center places one order per billing cycle. Create one provisioning per "
-                    "billing cycle.", provisioning.name))
+                raise ValidationError(
+                    self.env._(
+                        "All lines of provisioning %s must have the same billing cycle: Partner "
+                        "Center places one order per billing cycle. Create one provisioning per "
+                        "billing cycle.",
+                        provisioning.name,
+                    )
+                )
 
     def _ms_cart_line_item(self):
         """The line as the client sends it in a cart."""

@@ -20,13 +20,15 @@ class MsCspProvisioningStep(models.Model):
     _order = "id desc"
 
     provisioning_id = fields.Many2one(
-        "ms.csp.provisioning", required=True, ondelete="cascade", index=True)
+        "ms.csp.provisioning", required=True, ondelete="cascade", index=True
+    )
     company_id = fields.Many2one(related="provisioning_id.company_id", store=True)
     date = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True)
     step = fields.Selection(STEPS, required=True, readonly=True)
     outcome = fields.Selection(
-        [("success", "Done"), ("postponed", "Postponed"), ("failed", "Failed"),
-         ("info", "Note")],
-        required=True, readonly=True)
+        [("success", "Done"), ("postponed", "Postponed"), ("failed", "Failed"), ("info", "Note")],
+        required=True,
+        readonly=True,
+    )
     state = fields.Selection(STATES, string="State after", readonly=True)
     message = fields.Text(readonly=True)

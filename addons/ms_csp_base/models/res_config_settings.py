@@ -5,7 +5,8 @@ class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
 
     ms_csp_instance_count = fields.Integer(
-        string="Partner Center instances", compute="_compute_ms_csp_instance_count")
+        string="Partner Center instances", compute="_compute_ms_csp_instance_count"
+    )
 
     @api.depends("company_id")
     def _compute_ms_csp_instance_count(self):

@@ -5,15 +5,23 @@ class ResPartner(models.Model):
     _inherit = "res.partner"
 
     ms_customer_ids = fields.One2many(
-        "ms.csp.customer", "partner_id", string="Partner Center customers",
-        groups="ms_csp_base.group_ms_csp_user")
+        "ms.csp.customer",
+        "partner_id",
+        string="Partner Center customers",
+        groups="ms_csp_base.group_ms_csp_user",
+    )
     ms_customer_count = fields.Integer(
-        compute="_compute_ms_customer_count", groups="ms_csp_base.group_ms_csp_user")
+        compute="_compute_ms_customer_count", groups="ms_csp_base.group_ms_csp_user"
+    )
 
     def _compute_ms_customer_count(self):
-        counts = dict(self.env["ms.csp.customer"]._read_group(
-            [("partner_id", "in", self.commercial_partner_id.ids), ("state", "=", "linked")],
-            ["partner_id"], ["__count"]))
+        counts = dict(
+            self.env["ms.csp.customer"]._read_group(
+                [("partner_id", "in", self.commercial_partner_id.ids), ("state", "=", "linked")],
+                ["partner_id"],
+                ["__count"],
+            )
+        )
         for partner in self:
             partner.ms_customer_count = counts.get(partner.commercial_partner_id, 0)
 

@@ -55,15 +55,24 @@ class CaptureRpcCase(HttpCase):
     @classmethod
     def _user(cls, login, *groups):
         """An internal user with these groups, whose password is ``<login>-pass-1234``."""
-        return cls.env["res.users"].create({
-            "name": login, "login": login, "password": f"{login}-pass-1234",
-            "groups_id": [Command.set([cls.env.ref(xmlid).id for xmlid in groups])],
-        })
+        return cls.env["res.users"].create(
+            {
+                "name": login,
+                "login": login,
+                "password": f"{login}-pass-1234",
+                "groups_id": [Command.set([cls.env.ref(xmlid).id for xmlid in groups])],
+            }
+        )
 
     def _rpc(self, user, method, args, kwargs=None, context=None):
         """``ms.csp.instance.<method>`` over JSON-RPC, logged in as ``user``."""
         self.authenticate(user.login, f"{user.login}-pass-1234")
-        return self.make_jsonrpc_request("/web/dataset/call_kw", {
-            "model": "ms.csp.instance", "method": method, "args": args,
-            "kwargs": {**(kwargs or {}), "context": context or {}},
-        })
+        return self.make_jsonrpc_request(
+            "/web/dataset/call_kw",
+            {
+                "model": "ms.csp.instance",
+                "method": method,
+                "args": args,
+                "kwargs": {**(kwargs or {}), "context": context or {}},
+            },
+        )

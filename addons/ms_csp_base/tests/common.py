@@ -36,15 +36,24 @@ class MsCspSimulatorCase(TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.simulator = Simulator(SimulatorSettings(
-            seed=7, sku_count=cls.sku_count, order_complete_delay=0, fulfilment_delay=0))
+        cls.simulator = Simulator(
+            SimulatorSettings(
+                seed=7, sku_count=cls.sku_count, order_complete_delay=0, fulfilment_delay=0
+            )
+        )
         cls.simulator.start()
         cls.addClassCleanup(cls.simulator.stop)
         cls.client_settings = {}
         cls.endpoints = {}
         instance_class = type(cls.env["ms.csp.instance"])
-        cls.startClassPatcher(patch.object(
-            instance_class, "_ms_client_config", autospec=True, side_effect=cls._simulator_config))
+        cls.startClassPatcher(
+            patch.object(
+                instance_class,
+                "_ms_client_config",
+                autospec=True,
+                side_effect=cls._simulator_config,
+            )
+        )
         cls.countries = cls.env["res.country"].search([("code", "in", COUNTRIES)])
         cls.instance = cls.env["ms.csp.instance"].create(cls._instance_values())
 
@@ -52,7 +61,8 @@ class MsCspSimulatorCase(TransactionCase):
     def _simulator_config(cls, instance):
         root = cls.endpoints.get(instance.id, cls.simulator.base_url)
         return ClientConfig.for_simulator(
-            root, cls.simulator.ca_file, **instance._ms_client_settings(), **cls.client_settings)
+            root, cls.simulator.ca_file, **instance._ms_client_settings(), **cls.client_settings
+        )
 
     @classmethod
     def _instance_values(cls):
@@ -73,7 +83,11 @@ class MsCspSimulatorCase(TransactionCase):
 
     def make_user(self, login, *group_xmlids):
         """An internal user with exactly these groups (and what they imply)."""
-        return self.env["res.users"].create({
-            "name": login, "login": login, "email": f"{login}@example.com",
-            "groups_id": [Command.set([self.env.ref(xmlid).id for xmlid in group_xmlids])],
-        })
+        return self.env["res.users"].create(
+            {
+                "name": login,
+                "login": login,
+                "email": f"{login}@example.com",
+                "groups_id": [Command.set([self.env.ref(xmlid).id for xmlid in group_xmlids])],
+            }
+        )

@@ -39,13 +39,18 @@ class ProvisioningCase(CronMixinCase, MsCspSimulatorCase):
         catalogue = cls.simulator.catalogue
         skus = catalogue.skus_for("US", purchasable_only=True)
         cls.subscription_sku = next(
-            sku for sku in skus if sku.kind == "subscription" and sku.has_term("P1Y", "annual"))
+            sku for sku in skus if sku.kind == "subscription" and sku.has_term("P1Y", "annual")
+        )
         cls.perpetual_sku = next(
-            sku for sku in skus if sku.kind == "perpetual" and sku.has_term(None, "one_time"))
+            sku for sku in skus if sku.kind == "perpetual" and sku.has_term(None, "one_time")
+        )
         cls.sku_not_in_us = next(
-            sku for sku in catalogue.all_skus()
-            if "US" not in sku.countries and sku.purchasable(catalogue.month)
-            and sku.has_term("P1Y", "annual"))
+            sku
+            for sku in catalogue.all_skus()
+            if "US" not in sku.countries
+            and sku.purchasable(catalogue.month)
+            and sku.has_term("P1Y", "annual")
+        )
         cls.Provisioning = cls.env["ms.csp.provisioning"]
         cls.customer = cls.env["res.partner"].create({"name": "Contoso Ltd", "is_company": True})
 
@@ -54,26 +59,33 @@ class ProvisioningCase(CronMixinCase, MsCspSimulatorCase):
     def _line(self, sku, quantity=2, availability=True):
         catalogue = self.simulator.catalogue
         subscription = sku.kind == "subscription"
-        return Command.create({
-            "catalog_item_id": catalogue.catalog_item_id(sku.product_id, sku.id)
-            if availability else sku.code,
-            "quantity": quantity,
-            "billing_cycle": "annual" if subscription else "one_time",
-            "term_duration": "P1Y" if subscription else False,
-            "friendly_name": sku.title,
-        })
+        return Command.create(
+            {
+                "catalog_item_id": catalogue.catalog_item_id(sku.product_id, sku.id)
+                if availability
+                else sku.code,
+                "quantity": quantity,
+                "billing_cycle": "annual" if subscription else "one_time",
+                "term_duration": "P1Y" if subscription else False,
+                "friendly_name": sku.title,
+            }
+        )
 
     def _provisioning(self, *skus, **values):
-        return self.Provisioning._ms_create_provisionings([{
-            "instance_id": self.instance.id,
-            "partner_id": self.customer.id,
-            "customer_tenant_id": US_TENANT,
-            "country_code": "US",
-            "res_model": "res.partner",
-            "res_id": self.customer.id,
-            "line_ids": [self._line(sku) for sku in skus or (self.subscription_sku,)],
-            **values,
-        }])
+        return self.Provisioning._ms_create_provisionings(
+            [
+                {
+                    "instance_id": self.instance.id,
+                    "partner_id": self.customer.id,
+                    "customer_tenant_id": US_TENANT,
+                    "country_code": "US",
+                    "res_model": "res.partner",
+                    "res_id": self.customer.id,
+                    "line_ids": [self._line(sku) for sku in skus or (self.subscription_sku,)],
+                    **values,
+                }
+            ]
+        )
 
     def _run_cron(self):
         """One cron run, as the cron user (superuser)."""
@@ -91,7 +103,8 @@ class ProvisioningCase(CronMixinCase, MsCspSimulatorCase):
     def _elapse(self, provisionings):
         """Time passes: what was postponed is due now."""
         provisionings.filtered("next_attempt_at").sudo().write(
-            {"next_attempt_at": fields.Datetime.now() - timedelta(seconds=1)})
+            {"next_attempt_at": fields.Datetime.now() - timedelta(seconds=1)}
+        )
 
     def _crash_once_after(self, method, provisioning):
         """Run the cron until ``method`` has been called through once, then kill the worker:
@@ -106,8 +119,7 @@ class ProvisioningCase(CronMixinCase, MsCspSimulatorCase):
                 raise SimulatedCrash
             return answer
 
-        with patch.object(PartnerCenterClient, method, autospec=True,
-                          side_effect=call_then_crash):
+        with patch.object(PartnerCenterClient, method, autospec=True, side_effect=call_then_crash):
             for _run in range(10):
                 try:
                     self._run_cron()
@@ -122,7 +134,8 @@ class ProvisioningCase(CronMixinCase, MsCspSimulatorCase):
         """The Microsoft orders placed for the record's key (the admin view: no listing lag)."""
         marker = order_marker(provisioning.idempotency_key)
         return [
-            order for order in self.simulator.all_orders(provisioning.customer_tenant_id)
+            order
+            for order in self.simulator.all_orders(provisioning.customer_tenant_id)
             if any(marker in (line.get("friendlyName") or "") for line in order["lineItems"])
         ]
 
@@ -131,8 +144,10 @@ class ProvisioningCase(CronMixinCase, MsCspSimulatorCase):
         self.assertEqual(len(orders), 1, "exactly one Microsoft order for the record")
         self.assertEqual(provisioning.ms_order_id, orders[0]["id"])
         self.assertEqual(provisioning.ms_order_alias, orders[0]["alternateId"])
-        self.assertEqual(provisioning.line_ids.mapped("ms_offer_id"),
-                         [line["offerId"] for line in orders[0]["lineItems"]])
+        self.assertEqual(
+            provisioning.line_ids.mapped("ms_offer_id"),
+            [line["offerId"] for line in orders[0]["lineItems"]],
+        )
         return orders[0]
 
 
@@ -167,7 +182,8 @@ class TestProvisioning(ProvisioningCase):
         self.assertFalse(perpetual.line_ids.ms_subscription_id)
         self.assertEqual(
             subscription.step_ids.sorted("id").mapped("step"),
-            ["create", "search", "cart", "checkout", "poll"])
+            ["create", "search", "cart", "checkout", "poll"],
+        )
 
     def test_availability_read_for_a_line_without_one(self):
         provisioning = self._provisioning()
@@ -179,8 +195,10 @@ class TestProvisioning(ProvisioningCase):
     def test_stale_availability_is_read_again(self):
         catalogue = self.simulator.catalogue
         sku = next(
-            sku for sku in catalogue.skus_for("US", purchasable_only=True)
-            if sku.has_term("P1Y", "annual") and sku.purchasable(1) and sku.present(1))
+            sku
+            for sku in catalogue.skus_for("US", purchasable_only=True)
+            if sku.has_term("P1Y", "annual") and sku.purchasable(1) and sku.present(1)
+        )
         provisioning = self._provisioning(sku)
         stale = provisioning.line_ids.catalog_item_id
         self.simulator.update_settings(month=1)  # every availability id changes
@@ -226,11 +244,19 @@ class TestProvisioning(ProvisioningCase):
         self.assertEqual(len(postponed), 5)
 
     def test_conflicts_are_retried_with_the_same_cart(self):
-        self.simulator.set_faults([
-            "checkout:409::1",
-            {"kind": "status", "method": "POST", "path_regex": "/checkout$", "status": 409,
-             "code": 800064, "count": 1},
-        ])
+        self.simulator.set_faults(
+            [
+                "checkout:409::1",
+                {
+                    "kind": "status",
+                    "method": "POST",
+                    "path_regex": "/checkout$",
+                    "status": 409,
+                    "code": 800064,
+                    "count": 1,
+                },
+            ]
+        )
         self.simulator.update_settings(order_list_lag=900)
         provisioning = self._provisioning()
         self._run_cron()
@@ -270,8 +296,13 @@ class TestProvisioning(ProvisioningCase):
             self.assertOneOrderStored(provisioning)
 
     def test_crash_after_each_step_orders_once(self):
-        for method in ("find_orders", "create_tagged_cart", "checkout_for_key",
-                       "order_provisioning_status", "get_order"):
+        for method in (
+            "find_orders",
+            "create_tagged_cart",
+            "checkout_for_key",
+            "order_provisioning_status",
+            "get_order",
+        ):
             with self.subTest(crash_after=method):
                 self.simulator.update_settings(order_list_lag=900)
                 provisioning = self._provisioning()
@@ -320,8 +351,10 @@ class TestProvisioningFailures(ProvisioningCase):
         # Meanwhile, another process orders for the same key.
         with self.instance._ms_client() as client:
             placed = client.place_order(
-                US_TENANT, [line._ms_cart_line_item() for line in provisioning.line_ids],
-                provisioning.idempotency_key)
+                US_TENANT,
+                [line._ms_cart_line_item() for line in provisioning.line_ids],
+                provisioning.idempotency_key,
+            )
         with self.capture_triggers(CRON) as capture:
             provisioning.action_retry()
         self.assertTrue(capture.records)
@@ -332,15 +365,22 @@ class TestProvisioningFailures(ProvisioningCase):
         self.assertEqual(provisioning.state, "fulfilled")
         order = self.assertOneOrderStored(provisioning)
         self.assertEqual(order["id"], placed.orders[0].id)
-        self.assertEqual(provisioning.step_ids.sorted("id")[-3:].mapped("step"),
-                         ["retry", "search", "poll"], "linked by the search, nothing ordered")
+        self.assertEqual(
+            provisioning.step_ids.sorted("id")[-3:].mapped("step"),
+            ["retry", "search", "poll"],
+            "linked by the search, nothing ordered",
+        )
 
     @mute_logger("odoo.addons.ms_csp_base.models.ms_csp_provisioning")
     def test_a_failing_hook_keeps_the_order_on_record(self):
         user = self.make_user("provisioning.hook.owner", "ms_csp_base.group_ms_csp_user")
         provisioning = self._provisioning(user_id=user.id)
-        with patch.object(type(self.Provisioning), "_ms_on_ordered", autospec=True,
-                          side_effect=KeyError("consumer bug")):
+        with patch.object(
+            type(self.Provisioning),
+            "_ms_on_ordered",
+            autospec=True,
+            side_effect=KeyError("consumer bug"),
+        ):
             self._run_until_final(provisioning)
         self.assertEqual(provisioning.state, "fulfilled")
         self.assertOneOrderStored(provisioning)
@@ -349,9 +389,18 @@ class TestProvisioningFailures(ProvisioningCase):
         self.assertEqual(provisioning.activity_ids.user_id, user)
 
     def test_an_unreadable_checkout_answer_keeps_the_cart_for_retry(self):
-        self.simulator.set_faults([{"method": "POST", "path_regex": r"/checkout$",
-                                    "kind": "status", "status": 200, "body": "<html>",
-                                    "count": 1}])
+        self.simulator.set_faults(
+            [
+                {
+                    "method": "POST",
+                    "path_regex": r"/checkout$",
+                    "kind": "status",
+                    "status": 200,
+                    "body": "<html>",
+                    "count": 1,
+                }
+            ]
+        )
         provisioning = self._provisioning()
         self._run_until_final(provisioning)
         self.assertEqual(provisioning.state, "failed")
@@ -393,7 +442,8 @@ class TestProvisioningFailures(ProvisioningCase):
         self.assertEqual(action.groups_id, self.env.ref("ms_csp_base.group_ms_csp_manager"))
         # A manager (the administrator) retries from the list's action menu.
         result = action.with_context(
-            active_model=provisioning._name, active_ids=provisioning.ids).run()
+            active_model=provisioning._name, active_ids=provisioning.ids
+        ).run()
         self.assertEqual(result["tag"], "display_notification")
         self.assertEqual(provisioning.state, "pending")
 
@@ -410,8 +460,11 @@ class TestProvisioningClaim(TransactionCase):
 
     def test_two_cursors_never_claim_the_same_record(self):
         ids = self._commit_provisionings(3)
-        with self.registry.cursor() as cr1, self.registry.cursor() as cr2, \
-                self.registry.cursor() as cr3:
+        with (
+            self.registry.cursor() as cr1,
+            self.registry.cursor() as cr2,
+            self.registry.cursor() as cr3,
+        ):
             claims = [
                 api.Environment(cr, SUPERUSER_ID, {})["ms.csp.provisioning"]._ms_job_claim_next().id
                 for cr in (cr1, cr2, cr3)
@@ -427,18 +480,35 @@ class TestProvisioningClaim(TransactionCase):
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             last_trigger = env["ir.cron.trigger"].search([], order="id desc", limit=1).id
-            instance = env["ms.csp.instance"].create({
-                "name": "Claim test", "partner_tenant_id": "5e1c0a7e-0000-4c5a-9e00-00000000c5b0",
-            })
-            provisionings = env["ms.csp.provisioning"].create([{
-                "instance_id": instance.id, "customer_tenant_id": US_TENANT,
-                "line_ids": [Command.create({
-                    "catalog_item_id": "P:S:A", "quantity": 1, "billing_cycle": "annual",
-                    "term_duration": "P1Y"})],
-            } for _index in range(count)])
+            instance = env["ms.csp.instance"].create(
+                {
+                    "name": "Claim test",
+                    "partner_tenant_id": "5e1c0a7e-0000-4c5a-9e00-00000000c5b0",
+                }
+            )
+            provisionings = env["ms.csp.provisioning"].create(
+                [
+                    {
+                        "instance_id": instance.id,
+                        "customer_tenant_id": US_TENANT,
+                        "line_ids": [
+                            Command.create(
+                                {
+                                    "catalog_item_id": "P:S:A",
+                                    "quantity": 1,
+                                    "billing_cycle": "annual",
+                                    "term_duration": "P1Y",
+                                }
+                            )
+                        ],
+                    }
+                    for _index in range(count)
+                ]
+            )
             cr.commit()  # pylint: disable=invalid-commit
-        self.addCleanup(_remove_committed, self.registry, instance.id, provisionings.ids,
-                        last_trigger)
+        self.addCleanup(
+            _remove_committed, self.registry, instance.id, provisionings.ids, last_trigger
+        )
         return provisionings.ids
 
 
@@ -453,8 +523,9 @@ class TestProvisioningWorkers(ProvisioningCase):
         # Rotated refresh tokens are saved on a cursor of their own, whose Environment would
         # wait for the registry lock the test runner holds: keep them in memory here (the
         # simulator keeps redeemed tokens valid, as Entra ID does).
-        self.startPatcher(patch.object(
-            type(self.instance), "_ms_store_refresh_token", autospec=True))
+        self.startPatcher(
+            patch.object(type(self.instance), "_ms_store_refresh_token", autospec=True)
+        )
         for round_number in range(30):
             steps, errors = self._run_workers(2)
             self.assertFalse(errors)
@@ -466,8 +537,7 @@ class TestProvisioningWorkers(ProvisioningCase):
                 if all(state == "fulfilled" for state in provisionings.mapped("state")):
                     for provisioning in provisionings:
                         self.assertOneOrderStored(provisioning)
-                        self.assertEqual(
-                            provisioning.step_ids.mapped("step").count("cart"), 1)
+                        self.assertEqual(provisioning.step_ids.mapped("step").count("cart"), 1)
                     return
                 self._elapse(provisionings)
                 cr.commit()  # pylint: disable=invalid-commit
@@ -501,20 +571,37 @@ class TestProvisioningWorkers(ProvisioningCase):
             env = api.Environment(cr, SUPERUSER_ID, {})
             last_trigger = env["ir.cron.trigger"].search([], order="id desc", limit=1).id
             instance = env["ms.csp.instance"].create(
-                {**self._instance_values(), "name": f"Workers test {uuid.uuid4()}"})
+                {**self._instance_values(), "name": f"Workers test {uuid.uuid4()}"}
+            )
             catalogue = self.simulator.catalogue
             sku = self.subscription_sku
-            provisionings = env["ms.csp.provisioning"].create([{
-                "instance_id": instance.id, "customer_tenant_id": US_TENANT,
-                "country_code": "US",
-                "line_ids": [Command.create({
-                    "catalog_item_id": catalogue.catalog_item_id(sku.product_id, sku.id),
-                    "quantity": 1 + index, "billing_cycle": "annual", "term_duration": "P1Y",
-                    "friendly_name": sku.title})],
-            } for index in range(count)])
+            provisionings = env["ms.csp.provisioning"].create(
+                [
+                    {
+                        "instance_id": instance.id,
+                        "customer_tenant_id": US_TENANT,
+                        "country_code": "US",
+                        "line_ids": [
+                            Command.create(
+                                {
+                                    "catalog_item_id": catalogue.catalog_item_id(
+                                        sku.product_id, sku.id
+                                    ),
+                                    "quantity": 1 + index,
+                                    "billing_cycle": "annual",
+                                    "term_duration": "P1Y",
+                                    "friendly_name": sku.title,
+                                }
+                            )
+                        ],
+                    }
+                    for index in range(count)
+                ]
+            )
             cr.commit()  # pylint: disable=invalid-commit
-        self.addCleanup(_remove_committed, self.registry, instance.id, provisionings.ids,
-                        last_trigger)
+        self.addCleanup(
+            _remove_committed, self.registry, instance.id, provisionings.ids, last_trigger
+        )
         return provisionings.ids
 
 
@@ -523,6 +610,7 @@ def _remove_committed(registry, instance_id, ids, last_trigger):
         env = api.Environment(cr, SUPERUSER_ID, {})
         env["ms.csp.provisioning"].browse(ids).unlink()
         env["ms.csp.instance"].browse(instance_id).unlink()
-        env["ir.cron.trigger"].search([
-            ("id", ">", last_trigger), ("cron_id", "=", env.ref(CRON).id)]).unlink()
+        env["ir.cron.trigger"].search(
+            [("id", ">", last_trigger), ("cron_id", "=", env.ref(CRON).id)]
+        ).unlink()
         cr.commit()  # pylint: disable=invalid-commit

@@ -22,11 +22,13 @@ class MsCspInstance(models.Model):
         ondelete={"simulator": "set default"},
     )
     simulator_url = fields.Char(
-        string="Simulator URL", groups="base.group_system",
+        string="Simulator URL",
+        groups="base.group_system",
         help="Root URL of the Partner Center simulator, e.g. https://127.0.0.1:8770.",
     )
     simulator_ca_file = fields.Char(
-        string="Simulator certificate", groups="base.group_system",
+        string="Simulator certificate",
+        groups="base.group_system",
         help="Path of the simulator's self-signed certificate on the Odoo server.",
     )
 
@@ -41,8 +43,10 @@ class MsCspInstance(models.Model):
         if instance.environment != "simulator":
             return super()._ms_client_config()
         return ClientConfig.for_simulator(
-            instance.simulator_url.rstrip("/"), instance.simulator_ca_file or None,
-            **self._ms_client_settings())
+            instance.simulator_url.rstrip("/"),
+            instance.simulator_ca_file or None,
+            **self._ms_client_settings(),
+        )
 
     @api.model
     def _ms_wire_demo_to_simulator(self):
@@ -51,10 +55,13 @@ class MsCspInstance(models.Model):
         instance = self.env.ref("ms_csp_simulator.demo_instance", raise_if_not_found=False)
         if not (url and instance):
             return
-        instance.sudo().write({
-            "environment": "simulator", "simulator_url": url,
-            "simulator_ca_file": config.get("ms_csp_simulator_ca_file") or False,
-        })
+        instance.sudo().write(
+            {
+                "environment": "simulator",
+                "simulator_url": url,
+                "simulator_ca_file": config.get("ms_csp_simulator_ca_file") or False,
+            }
+        )
 
     @api.model
     def _ms_prepare_demo(self):
@@ -74,8 +81,10 @@ class MsCspInstance(models.Model):
             said.append(f"Demo catalogue sync: {run.state}. {run.error_message or ''.join(last)}")
         quotation = self._ms_demo_quotation(demo)
         if quotation:
-            said.append(f"Demo quotation {quotation.name} for {quotation.partner_id.name}: "
-                        "confirm it (Sales) and watch Microsoft CSP > Provisioning.")
+            said.append(
+                f"Demo quotation {quotation.name} for {quotation.partner_id.name}: "
+                "confirm it (Sales) and watch Microsoft CSP > Provisioning."
+            )
         return said
 
     @api.model
@@ -89,18 +98,29 @@ class MsCspInstance(models.Model):
         us = self.env.ref("base.us")
         variants = self.env["product.product"]
         for plan in ("P1Y_annual", "one_time"):
-            variants |= variants.search([
-                ("ms_term_plan", "=", plan), ("ms_instance_id", "=", demo.id),
-                ("ms_sku_id.country_ids", "in", us.ids), ("sale_ok", "=", True)], limit=1)
+            variants |= variants.search(
+                [
+                    ("ms_term_plan", "=", plan),
+                    ("ms_instance_id", "=", demo.id),
+                    ("ms_sku_id.country_ids", "in", us.ids),
+                    ("sale_ok", "=", True),
+                ],
+                limit=1,
+            )
         if not variants:
             return orders
         salesperson = self.env.ref("base.user_demo", raise_if_not_found=False)
-        return orders.create({
-            "partner_id": contoso.id,
-            "origin": DEMO_ORIGIN,
-            "user_id": salesperson.id if salesperson else self.env.uid,
-            "pricelist_id": demo.pricelist_ids.filtered(
-                lambda pricelist: pricelist.currency_id.name == "USD")[:1].id,
-            "order_line": [Command.create({"product_id": variant.id, "product_uom_qty": 5})
-                           for variant in variants],
-        })
+        return orders.create(
+            {
+                "partner_id": contoso.id,
+                "origin": DEMO_ORIGIN,
+                "user_id": salesperson.id if salesperson else self.env.uid,
+                "pricelist_id": demo.pricelist_ids.filtered(
+                    lambda pricelist: pricelist.currency_id.name == "USD"
+                )[:1].id,
+                "order_line": [
+                    Command.create({"product_id": variant.id, "product_uom_qty": 5})
+                    for variant in variants
+                ],
+            }
+        )

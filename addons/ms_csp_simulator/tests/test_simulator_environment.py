@@ -23,21 +23,26 @@ class TestSimulatorEnvironment(TransactionCase):
         super().setUpClass()
         cls.simulator = Simulator(SimulatorSettings(sku_count=10)).start()
         cls.addClassCleanup(cls.simulator.stop)
-        cls.instance = cls.env["ms.csp.instance"].create({
-            "name": "Simulated",
-            "environment": "simulator",
-            "simulator_url": cls.simulator.base_url,
-            "simulator_ca_file": cls.simulator.ca_file,
-            "partner_tenant_id": cls.simulator.partner_tenant_id,
-            "client_id": cls.simulator.client_id,
-            "client_secret": cls.simulator.client_secret,
-            "refresh_token": cls.simulator.initial_refresh_token,
-            "country_ids": [Command.set(cls.env.ref("base.us").ids)],
-        })
-        cls.manager = cls.env["res.users"].create({
-            "name": "CSP manager", "login": "sim.csp.manager",
-            "groups_id": [Command.set([cls.env.ref("ms_csp_base.group_ms_csp_manager").id])],
-        })
+        cls.instance = cls.env["ms.csp.instance"].create(
+            {
+                "name": "Simulated",
+                "environment": "simulator",
+                "simulator_url": cls.simulator.base_url,
+                "simulator_ca_file": cls.simulator.ca_file,
+                "partner_tenant_id": cls.simulator.partner_tenant_id,
+                "client_id": cls.simulator.client_id,
+                "client_secret": cls.simulator.client_secret,
+                "refresh_token": cls.simulator.initial_refresh_token,
+                "country_ids": [Command.set(cls.env.ref("base.us").ids)],
+            }
+        )
+        cls.manager = cls.env["res.users"].create(
+            {
+                "name": "CSP manager",
+                "login": "sim.csp.manager",
+                "groups_id": [Command.set([cls.env.ref("ms_csp_base.group_ms_csp_manager").id])],
+            }
+        )
 
     def test_test_connection_reaches_the_simulator(self):
         self.instance.with_user(self.manager).action_test_connection()
@@ -45,9 +50,11 @@ class TestSimulatorEnvironment(TransactionCase):
         self.assertIn("United States", self.instance.connection_message)
 
     def test_manager_cannot_aim_the_instance_elsewhere(self):
-        for values in ({"simulator_url": "https://127.0.0.1:9"},
-                       {"simulator_ca_file": "/var/lib/other.pem"},
-                       {"environment": "microsoft"}):
+        for values in (
+            {"simulator_url": "https://127.0.0.1:9"},
+            {"simulator_ca_file": "/var/lib/other.pem"},
+            {"environment": "microsoft"},
+        ):
             with self.subTest(values=values), self.assertRaises(AccessError):
                 self.instance.with_user(self.manager).write(values)
         self.assertEqual(self.instance.simulator_url, self.simulator.base_url)
@@ -63,11 +70,13 @@ class TestSimulatorEnvironment(TransactionCase):
         links = self.env["ms.csp.customer"].search([("instance_id", "=", demo.id)])
         self.assertEqual(
             sorted(links.mapped("tenant_id")),
-            [f"0c5a000{n}-5e1c-4a11-9000-00000000c00{n}" for n in range(1, 7)])
+            [f"0c5a000{n}-5e1c-4a11-9000-00000000c00{n}" for n in range(1, 7)],
+        )
         contoso = self.env.ref("ms_csp_simulator.partner_contoso")
-        self.assertEqual(self.env["ms.csp.customer"]._ms_tenant_for(contoso, demo).domain,
-                         "contoso-sim.onmicrosoft.com")
-
+        self.assertEqual(
+            self.env["ms.csp.customer"]._ms_tenant_for(contoso, demo).domain,
+            "contoso-sim.onmicrosoft.com",
+        )
 
 
 @tagged("post_install", "-at_install")
@@ -77,19 +86,25 @@ class TestEndpointFieldsOverRpc(CaptureRpcCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.instance = cls.env["ms.csp.instance"].create({
-            "name": "Simulated", "environment": "simulator",
-            "simulator_url": "https://127.0.0.1:8770",
-            "partner_tenant_id": "5e1c0a7e-0000-4c5a-9e00-00000000c5b0",
-            "client_secret": "the-client-secret", "refresh_token": "the-refresh-token",
-            "country_ids": [Command.set(cls.env.ref("base.us").ids)],
-        })
+        cls.instance = cls.env["ms.csp.instance"].create(
+            {
+                "name": "Simulated",
+                "environment": "simulator",
+                "simulator_url": "https://127.0.0.1:8770",
+                "partner_tenant_id": "5e1c0a7e-0000-4c5a-9e00-00000000c5b0",
+                "client_secret": "the-client-secret",
+                "refresh_token": "the-refresh-token",
+                "country_ids": [Command.set(cls.env.ref("base.us").ids)],
+            }
+        )
         cls.manager = cls._user("rpc.csp.manager", "ms_csp_base.group_ms_csp_manager")
 
     def test_manager_writing_endpoint_fields_over_rpc_is_refused_and_nothing_is_sent(self):
-        for values in ({"simulator_url": self.capture.url},
-                       {"simulator_ca_file": "/etc/ssl/certs/ca-certificates.crt"},
-                       {"environment": "simulator", "simulator_url": self.capture.url}):
+        for values in (
+            {"simulator_url": self.capture.url},
+            {"simulator_ca_file": "/etc/ssl/certs/ca-certificates.crt"},
+            {"environment": "simulator", "simulator_url": self.capture.url},
+        ):
             with self.subTest(values=values), self.assertRaises(JsonRpcException) as refused:
                 self._rpc(self.manager, "write", [[self.instance.id], values])
             self.assertEqual(refused.exception.args[0], "odoo.exceptions.AccessError")
@@ -109,10 +124,16 @@ class TestDemoQuotation(MsCspCatalogueCase):
             self.assertFalse(quotation)
             return
         self.assertEqual(quotation.partner_id, self.env.ref("ms_csp_simulator.partner_contoso"))
-        self.assertEqual(sorted(quotation.order_line.product_id.mapped("ms_term_plan")),
-                         ["P1Y_annual", "one_time"])
+        self.assertEqual(
+            sorted(quotation.order_line.product_id.mapped("ms_term_plan")),
+            ["P1Y_annual", "one_time"],
+        )
         self.assertFalse(any(quotation.order_line.mapped("ms_price_error")))
-        self.assertEqual(self.env["ms.csp.instance"]._ms_demo_quotation(self.instance),
-                         quotation, "made once")
-        self.assertEqual(self.env.ref("base.partner_demo_portal").commercial_partner_id,
-                         quotation.partner_id, "the demo portal user works for Contoso")
+        self.assertEqual(
+            self.env["ms.csp.instance"]._ms_demo_quotation(self.instance), quotation, "made once"
+        )
+        self.assertEqual(
+            self.env.ref("base.partner_demo_portal").commercial_partner_id,
+            quotation.partner_id,
+            "the demo portal user works for Contoso",
+        )

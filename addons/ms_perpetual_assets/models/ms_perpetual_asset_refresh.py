@@ -29,8 +29,12 @@ class MsPerpetualAsset(models.Model):
     _inherit = ["ms.perpetual.asset", "ms.csp.background.job"]
 
     perpetual_id_next_check = fields.Datetime(
-        string="Next Perpetual ID check", readonly=True, copy=False, index=True,
-        help="When the cron reads Partner Center again for the Perpetual ID; empty: not polled.")
+        string="Next Perpetual ID check",
+        readonly=True,
+        copy=False,
+        index=True,
+        help="When the cron reads Partner Center again for the Perpetual ID; empty: not polled.",
+    )
     perpetual_id_check_count = fields.Integer(readonly=True, copy=False)
 
     # === THE BACKGROUND JOB (ms.csp.background.job) === #
@@ -44,7 +48,8 @@ class MsPerpetualAsset(models.Model):
         return SQL(
             """status = 'active' AND sync_status = 'synchronized' AND perpetual_id IS NULL
                AND ms_order_id IS NOT NULL AND perpetual_id_next_check <= %s""",
-            fields.Datetime.now())
+            fields.Datetime.now(),
+        )
 
     def _ms_job_order_sql(self):
         return SQL("perpetual_id_next_check, id")
@@ -60,10 +65,16 @@ class MsPerpetualAsset(models.Model):
 
     @api.model
     def _ms_next_refresh_at(self):
-        asset = self.search([
-            ("status", "=", "active"), ("sync_status", "=", "synchronized"),
-            ("perpetual_id", "=", False), ("perpetual_id_next_check", "!=", False),
-        ], order="perpetual_id_next_check", limit=1)
+        asset = self.search(
+            [
+                ("status", "=", "active"),
+                ("sync_status", "=", "synchronized"),
+                ("perpetual_id", "=", False),
+                ("perpetual_id_next_check", "!=", False),
+            ],
+            order="perpetual_id_next_check",
+            limit=1,
+        )
         return asset.perpetual_id_next_check or None
 
     @api.model
@@ -78,20 +89,21 @@ class MsPerpetualAsset(models.Model):
                 found = self._ms_read_perpetual_id(self._ms_job_client(clients, self.instance_id))
         except Exception as error:  # pylint: disable=broad-except
             if not isinstance(error, PartnerCenterError):
-                _logger.exception("Perpetual license %s: reading its Perpetual ID failed",
-                                  self.id)
+                _logger.exception("Perpetual license %s: reading its Perpetual ID failed", self.id)
             self._ms_postpone_refresh(getattr(error, "retry_after", None))
             return
         if not found:
             self._ms_postpone_refresh()
 
     def _ms_postpone_refresh(self, retry_after=None):
-        ceiling = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** self.perpetual_id_check_count)
+        ceiling = min(BACKOFF_MAX, BACKOFF_BASE * 2**self.perpetual_id_check_count)
         delay = max(retry_after or 0.0, ceiling / 2 + random.uniform(0, ceiling / 2))
-        self.write({
-            "perpetual_id_next_check": fields.Datetime.now() + timedelta(seconds=delay),
-            "perpetual_id_check_count": self.perpetual_id_check_count + 1,
-        })
+        self.write(
+            {
+                "perpetual_id_next_check": fields.Datetime.now() + timedelta(seconds=delay),
+                "perpetual_id_check_count": self.perpetual_id_check_count + 1,
+            }
+        )
 
     # === ONE READ === #
 
@@ -106,15 +118,20 @@ class MsPerpetualAsset(models.Model):
         """
         self.ensure_one()
         line_id = str(self.ms_line_item_number)
-        for entitlement in client.entitlements(self.customer_tenant_id, "software",
-                                               show_expiry=False):
-            if entitlement.reference_order_id == self.ms_order_id and \
-                    str(entitlement.reference_line_item_id) == line_id:
+        for entitlement in client.entitlements(
+            self.customer_tenant_id, "software", show_expiry=False
+        ):
+            if (
+                entitlement.reference_order_id == self.ms_order_id
+                and str(entitlement.reference_line_item_id) == line_id
+            ):
                 alias = entitlement.reference_order_alternate_id or self.ms_order_alias
-                self.sudo().write({
-                    "perpetual_id": f"{alias}-{line_id}",
-                    "perpetual_id_next_check": False,
-                })
+                self.sudo().write(
+                    {
+                        "perpetual_id": f"{alias}-{line_id}",
+                        "perpetual_id_next_check": False,
+                    }
+                )
                 return True
         return False
 
@@ -123,18 +140,25 @@ class MsPerpetualAsset(models.Model):
         self.ensure_one()
         self._ms_check_manager(self.env._("read a perpetual license from Partner Center"))
         if not self.ms_order_id:
-            raise UserError(self.env._(
-                "%s has no Partner Center order yet: there is nothing to read.",
-                self.display_name))
+            raise UserError(
+                self.env._(
+                    "%s has no Partner Center order yet: there is nothing to read.",
+                    self.display_name,
+                )
+            )
         try:
             with self.instance_id._ms_client() as client:
                 found = self._ms_read_perpetual_id(client)
         except PartnerCenterError as error:
             raise UserError(self.instance_id._ms_error_message(error)) from error
-        message = (self.env._("Perpetual ID %s read from Partner Center.", self.perpetual_id)
-                   if found else self.env._(
-                       "Partner Center has not published the Perpetual ID yet; it is checked "
-                       "again automatically."))
+        message = (
+            self.env._("Perpetual ID %s read from Partner Center.", self.perpetual_id)
+            if found
+            else self.env._(
+                "Partner Center has not published the Perpetual ID yet; it is checked "
+                "again automatically."
+            )
+        )
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",

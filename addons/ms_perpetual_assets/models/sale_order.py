@@ -15,8 +15,12 @@ class SaleOrder(models.Model):
         result = super()._action_confirm()
         lines = self.order_line._ms_perpetual_lines()
         if lines:
-            known = self.env["ms.perpetual.asset"].sudo().search(
-                [("sale_line_id", "in", lines.ids)]).sale_line_id
+            known = (
+                self.env["ms.perpetual.asset"]
+                .sudo()
+                .search([("sale_line_id", "in", lines.ids)])
+                .sale_line_id
+            )
             lines -= known
         if lines:
             provisionings = self._ms_create_provisionings(lines)
@@ -31,4 +35,5 @@ class SaleOrderLine(models.Model):
         return self.filtered(
             lambda line: not line.display_type
             and line.product_id.service_tracking == KIND_PERPETUAL
-            and line.product_id.ms_term_plan == TERM_PLAN_ONE_TIME)
+            and line.product_id.ms_term_plan == TERM_PLAN_ONE_TIME
+        )

@@ -22,37 +22,54 @@ class PerpetualAssetCase(CronMixinCase, MsCspCatalogueCase):
         super().setUpClass()
         cls.instance._ms_get_services_definition(commit=False)
         cls.sku = cls.instance.sku_ids.filtered(
-            lambda sku: sku.kind == "ms_perpetual" and sku.product_tmpl_id
-            and "US" in sku.country_ids.mapped("code"))[:1]
+            lambda sku: sku.kind == "ms_perpetual"
+            and sku.product_tmpl_id
+            and "US" in sku.country_ids.mapped("code")
+        )[:1]
         cls.product = cls.sku.product_tmpl_id.product_variant_ids.filtered(
-            lambda variant: variant.ms_term_plan == "one_time")
+            lambda variant: variant.ms_term_plan == "one_time"
+        )
         cls.pricelist = cls.instance.pricelist_ids.filtered(
-            lambda pricelist: pricelist.currency_id == cls.usd)[:1]
-        cls.customer = cls.env["res.partner"].create({
-            "name": "Contoso Ltd", "is_company": True, "country_id": cls.env.ref("base.us").id})
-        cls.env["ms.csp.customer"].create({
-            "partner_id": cls.customer.id, "instance_id": cls.instance.id,
-            "tenant_id": US_TENANT})
-        cls.manager = cls.make_user_cls("perpetual.manager", "ms_csp_base.group_ms_csp_manager",
-                                        "sales_team.group_sale_manager")
+            lambda pricelist: pricelist.currency_id == cls.usd
+        )[:1]
+        cls.customer = cls.env["res.partner"].create(
+            {"name": "Contoso Ltd", "is_company": True, "country_id": cls.env.ref("base.us").id}
+        )
+        cls.env["ms.csp.customer"].create(
+            {"partner_id": cls.customer.id, "instance_id": cls.instance.id, "tenant_id": US_TENANT}
+        )
+        cls.manager = cls.make_user_cls(
+            "perpetual.manager", "ms_csp_base.group_ms_csp_manager", "sales_team.group_sale_manager"
+        )
         cls.Asset = cls.env["ms.perpetual.asset"]
 
     @classmethod
     def make_user_cls(cls, login, *group_xmlids):
-        return cls.env["res.users"].create({
-            "name": login, "login": login, "email": f"{login}@example.com",
-            "groups_id": [fields.Command.set([cls.env.ref(xmlid).id for xmlid in group_xmlids])],
-        })
+        return cls.env["res.users"].create(
+            {
+                "name": login,
+                "login": login,
+                "email": f"{login}@example.com",
+                "groups_id": [
+                    fields.Command.set([cls.env.ref(xmlid).id for xmlid in group_xmlids])
+                ],
+            }
+        )
 
     # === HELPERS === #
 
     def sell(self, quantity=2, confirm=True):
-        order = self.env["sale.order"].create({
-            "partner_id": self.customer.id,
-            "pricelist_id": self.pricelist.id,
-            "order_line": [fields.Command.create({
-                "product_id": self.product.id, "product_uom_qty": quantity})],
-        })
+        order = self.env["sale.order"].create(
+            {
+                "partner_id": self.customer.id,
+                "pricelist_id": self.pricelist.id,
+                "order_line": [
+                    fields.Command.create(
+                        {"product_id": self.product.id, "product_uom_qty": quantity}
+                    )
+                ],
+            }
+        )
         if confirm:
             order.action_confirm()
         return order
@@ -69,7 +86,8 @@ class PerpetualAssetCase(CronMixinCase, MsCspCatalogueCase):
             if not active:
                 return
             active.filtered("next_attempt_at").write(
-                {"next_attempt_at": fields.Datetime.now() - timedelta(seconds=1)})
+                {"next_attempt_at": fields.Datetime.now() - timedelta(seconds=1)}
+            )
         self.fail("The provisioning engine did not settle.")
 
     def run_refresh(self):
@@ -77,7 +95,8 @@ class PerpetualAssetCase(CronMixinCase, MsCspCatalogueCase):
 
     def elapse_refresh(self, assets):
         assets.sudo().write(
-            {"perpetual_id_next_check": fields.Datetime.now() - timedelta(seconds=1)})
+            {"perpetual_id_next_check": fields.Datetime.now() - timedelta(seconds=1)}
+        )
 
     def orders_in_partner_center(self, asset=None):
         """The customer's Microsoft orders (the admin view: no listing lag); with ``asset``,
@@ -86,9 +105,15 @@ class PerpetualAssetCase(CronMixinCase, MsCspCatalogueCase):
         if asset is None:
             return orders
         marker = order_marker(asset.provisioning_id.idempotency_key)
-        return [order for order in orders
-                if any(marker in (line.get("friendlyName") or "") for line in order["lineItems"])]
+        return [
+            order
+            for order in orders
+            if any(marker in (line.get("friendlyName") or "") for line in order["lineItems"])
+        ]
 
     def requests(self, method, path_part):
-        return [entry for entry in self.simulator.requests_log()
-                if entry["method"] == method and path_part in entry["path"]]
+        return [
+            entry
+            for entry in self.simulator.requests_log()
+            if entry["method"] == method and path_part in entry["path"]
+        ]

@@ -6,8 +6,12 @@ from odoo.tests import HttpCase, tagged
 
 from .common import PerpetualAssetCase
 
-REFUSAL = {"code": 400, "description": "Tour checkout refused", "data": [],
-           "source": "PartnerCenter"}
+REFUSAL = {
+    "code": 400,
+    "description": "Tour checkout refused",
+    "data": [],
+    "source": "PartnerCenter",
+}
 
 
 @tagged("post_install", "-at_install")
@@ -21,9 +25,18 @@ class TestPerpetualLicenseBackendTour(PerpetualAssetCase, HttpCase):
     def test_manager_retries_a_failed_licence_until_it_has_its_perpetual_id(self):
         self.manager.password = self.manager.login
         self.product.product_tmpl_id.name = "Tour Perpetual License"
-        self.simulator.set_faults([{
-            "kind": "status", "method": "POST", "path_regex": r"/carts/[^/]+/checkout$",
-            "status": 400, "count": 1, "body": REFUSAL}])
+        self.simulator.set_faults(
+            [
+                {
+                    "kind": "status",
+                    "method": "POST",
+                    "path_regex": r"/carts/[^/]+/checkout$",
+                    "status": 400,
+                    "count": 1,
+                    "body": REFUSAL,
+                }
+            ]
+        )
         asset = self.asset_of(self.sell())
         self.run_engine()
         self.assertEqual(asset.sync_status, "failed")

@@ -9,9 +9,11 @@ class TestInstall(TransactionCase):
         self.assertEqual(menu.groups_id, self.env.ref("ms_csp_base.group_ms_csp_user"))
 
     def test_installed_with_its_dependencies(self):
-        modules = self.env["ir.module.module"].search([
-            ("name", "in", ["ms_catalogue_sync", "ms_perpetual_assets"]),
-        ])
+        modules = self.env["ir.module.module"].search(
+            [
+                ("name", "in", ["ms_catalogue_sync", "ms_perpetual_assets"]),
+            ]
+        )
         self.assertEqual(set(modules.mapped("state")), {"installed"})
 
     def test_scheduled_reconciliation_is_active(self):

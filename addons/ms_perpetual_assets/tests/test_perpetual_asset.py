@@ -20,10 +20,29 @@ class TestPerpetualAssetProvisioning(PerpetualAssetCase):
         self.assertFalse(self.simulator.requests_log(), "no Partner Center call at confirmation")
         self.assertTrue(engine.records, "the engine's cron is woken")
         self.assertEqual(
-            (asset.name, asset.status, asset.sync_status, asset.quantity, asset.price_unit,
-             asset.price_subtotal, asset.currency_id, asset.sale_line_id, asset.partner_id),
-            (self.product.name, "active", "pending", 3, line.price_unit, line.price_subtotal,
-             self.usd, line, self.customer))
+            (
+                asset.name,
+                asset.status,
+                asset.sync_status,
+                asset.quantity,
+                asset.price_unit,
+                asset.price_subtotal,
+                asset.currency_id,
+                asset.sale_line_id,
+                asset.partner_id,
+            ),
+            (
+                self.product.name,
+                "active",
+                "pending",
+                3,
+                line.price_unit,
+                line.price_subtotal,
+                self.usd,
+                line,
+                self.customer,
+            ),
+        )
         self.assertEqual(asset.ms_sku_name, self.sku.name)
         self.assertEqual(asset.provisioning_line_id.res_id, line.id)
         self.assertEqual(asset.provisioning_id.line_ids.billing_cycle, "one_time")
@@ -38,8 +57,9 @@ class TestPerpetualAssetProvisioning(PerpetualAssetCase):
         self.assertTrue(refresh.records, "the Perpetual ID poll is woken at ordering")
         (placed,) = self.orders_in_partner_center(asset)
         self.assertEqual(asset.sync_status, "synchronized")
-        self.assertEqual((asset.ms_order_id, asset.ms_order_alias),
-                         (placed["id"], placed["alternateId"]))
+        self.assertEqual(
+            (asset.ms_order_id, asset.ms_order_alias), (placed["id"], placed["alternateId"])
+        )
         self.assertFalse(asset.perpetual_id, "the entitlement is not published yet")
         self.assertEqual(self.run_refresh(), 1)
         self.assertFalse(asset.perpetual_id)
@@ -94,8 +114,9 @@ class TestPerpetualAssetRetry(PerpetualAssetCase):
     def _retry_dialog(self, asset):
         action = asset.with_user(self.manager).action_ms_retry()
         self.assertEqual(action["res_model"], "ms.perpetual.asset.retry")
-        return Form(self.env[action["res_model"]].with_user(self.manager).with_context(
-            **action["context"])).save()
+        return Form(
+            self.env[action["res_model"]].with_user(self.manager).with_context(**action["context"])
+        ).save()
 
     def test_continue_provisions_one_order_and_links_it(self):
         asset = self._failed_asset()
@@ -120,8 +141,9 @@ class TestPerpetualAssetRetry(PerpetualAssetCase):
         self.run_engine()
         self.assertEqual(asset.sync_status, "failed")
         self.assertEqual(asset.provisioning_id.state, provisioning_state)
-        self.assertEqual(len(self.orders_in_partner_center()), orders_before,
-                         "simulator order count unchanged")
+        self.assertEqual(
+            len(self.orders_in_partner_center()), orders_before, "simulator order count unchanged"
+        )
         self.assertFalse(self.orders_in_partner_center(asset))
         self.assertEqual(len(self.simulator.requests_log()), requests_before)
 
@@ -155,8 +177,9 @@ class TestPerpetualAssetCancellation(PerpetualAssetCase):
         self.assertEqual(self.orders_in_partner_center(asset)[0]["status"], "cancelled")
         self.assertEqual(len(self.requests("PATCH", "/orders/")), 1, "one call")
         note = asset.credit_note_id
-        self.assertEqual((note.move_type, note.state, note.reversed_entry_id),
-                         ("out_refund", "draft", invoice))
+        self.assertEqual(
+            (note.move_type, note.state, note.reversed_entry_id), ("out_refund", "draft", invoice)
+        )
         self.assertEqual(note.amount_untaxed, asset.price_subtotal)
         self.assertIn("Cancelled in Partner Center", asset.message_ids[0].body)
 
@@ -240,5 +263,11 @@ class TestPerpetualAssetAccess(PerpetualAssetCase):
         order = self.sell()
         order._action_confirm()
         self.assertEqual(len(self.asset_of(order)), 1)
-        self.assertEqual(len(self.env["ms.csp.provisioning"].search(
-            [("res_model", "=", "sale.order"), ("res_id", "=", order.id)])), 1)
+        self.assertEqual(
+            len(
+                self.env["ms.csp.provisioning"].search(
+                    [("res_model", "=", "sale.order"), ("res_id", "=", order.id)]
+                )
+            ),
+            1,
+        )

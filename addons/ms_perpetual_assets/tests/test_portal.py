@@ -14,9 +14,13 @@ class TestPerpetualLicensePortal(PerpetualAssetCase, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.reseller = cls.env["res.partner"].create({
-            "name": "Fabrikam Reseller", "is_company": True,
-            "country_id": cls.env.ref("base.us").id})
+        cls.reseller = cls.env["res.partner"].create(
+            {
+                "name": "Fabrikam Reseller",
+                "is_company": True,
+                "country_id": cls.env.ref("base.us").id,
+            }
+        )
         cls.reseller_user = cls._portal_user_cls("reseller.portal", cls.reseller)
         cls.customer_user = cls._portal_user_cls("customer.portal", cls.customer)
         cls.stranger = cls.env["res.partner"].create({"name": "Northwind", "is_company": True})
@@ -24,41 +28,63 @@ class TestPerpetualLicensePortal(PerpetualAssetCase, HttpCase):
 
     @classmethod
     def _portal_user_cls(cls, login, company):
-        contact = cls.env["res.partner"].create({
-            "name": f"{login} contact", "parent_id": company.id, "email": f"{login}@example.com"})
-        return cls.env["res.users"].with_context(no_reset_password=True).create({
-            "name": contact.name, "login": login, "password": login,
-            "partner_id": contact.id,
-            "groups_id": [fields.Command.set([cls.env.ref("base.group_portal").id])],
-        })
+        contact = cls.env["res.partner"].create(
+            {"name": f"{login} contact", "parent_id": company.id, "email": f"{login}@example.com"}
+        )
+        return (
+            cls.env["res.users"]
+            .with_context(no_reset_password=True)
+            .create(
+                {
+                    "name": contact.name,
+                    "login": login,
+                    "password": login,
+                    "partner_id": contact.id,
+                    "groups_id": [fields.Command.set([cls.env.ref("base.group_portal").id])],
+                }
+            )
+        )
 
     def setUp(self):
         super().setUp()
-        order = self.env["sale.order"].create({
-            "partner_id": self.reseller.id,
-            "ms_end_customer_id": self.customer.id,
-            "pricelist_id": self.pricelist.id,
-            "order_line": [fields.Command.create({
-                "product_id": self.product.id, "product_uom_qty": 4})],
-        })
+        order = self.env["sale.order"].create(
+            {
+                "partner_id": self.reseller.id,
+                "ms_end_customer_id": self.customer.id,
+                "pricelist_id": self.pricelist.id,
+                "order_line": [
+                    fields.Command.create({"product_id": self.product.id, "product_uom_qty": 4})
+                ],
+            }
+        )
         order.action_confirm()
         self.asset = self.asset_of(order)
-        self.asset.sudo().write({
-            "sync_status": "synchronized", "ms_order_id": "order-guid-0001",
-            "ms_order_alias": "ALIAS-0001", "perpetual_id": "ALIAS-0001-0",
-            "last_error_message": "internal: connection reset by peer (cart 42)",
-        })
+        self.asset.sudo().write(
+            {
+                "sync_status": "synchronized",
+                "ms_order_id": "order-guid-0001",
+                "ms_order_alias": "ALIAS-0001",
+                "perpetual_id": "ALIAS-0001-0",
+                "last_error_message": "internal: connection reset by peer (cart 42)",
+            }
+        )
         # a license nobody of the above may see
-        self.hidden = self.asset.sudo().copy({
-            "partner_id": self.stranger.id, "sale_order_id": False, "sale_line_id": False,
-            "name": "Stranger license"})
+        self.hidden = self.asset.sudo().copy(
+            {
+                "partner_id": self.stranger.id,
+                "sale_order_id": False,
+                "sale_line_id": False,
+                "name": "Stranger license",
+            }
+        )
 
     def _login(self, user):
         self.authenticate(user.login, user.login)
 
     def _counters(self):
-        response = self.make_jsonrpc_request("/my/counters",
-                                              {"counters": ["perpetual_license_count"]})
+        response = self.make_jsonrpc_request(
+            "/my/counters", {"counters": ["perpetual_license_count"]}
+        )
         return response["perpetual_license_count"]
 
     def test_asset_is_a_portal_document(self):
@@ -67,8 +93,11 @@ class TestPerpetualLicensePortal(PerpetualAssetCase, HttpCase):
         self.assertEqual(self.asset.partner_id, self.customer)
 
     def test_home_card_counts_the_licences_of_the_users_company(self):
-        for user, expected in ((self.reseller_user, 1), (self.customer_user, 1),
-                               (self.stranger_user, 1)):
+        for user, expected in (
+            (self.reseller_user, 1),
+            (self.customer_user, 1),
+            (self.stranger_user, 1),
+        ):
             with self.subTest(user=user.login):
                 self._login(user)
                 self.assertEqual(self._counters(), expected)
@@ -88,8 +117,14 @@ class TestPerpetualLicensePortal(PerpetualAssetCase, HttpCase):
                 self.assertNotIn(self.hidden.access_url, listing.text)
                 detail = self.url_open(self.asset.access_url)
                 self.assertEqual(detail.status_code, 200)
-                for shown in (self.asset.name, "ALIAS-0001", "order-guid-0001", "ALIAS-0001-0",
-                              self.asset.ms_sku_name, "Synchronized"):
+                for shown in (
+                    self.asset.name,
+                    "ALIAS-0001",
+                    "order-guid-0001",
+                    "ALIAS-0001-0",
+                    self.asset.ms_sku_name,
+                    "Synchronized",
+                ):
                     self.assertIn(shown, detail.text)
                 # prices are for the company that ordered, not for its end customer
                 if user == self.reseller_user:
@@ -121,10 +156,13 @@ class TestPerpetualLicensePortal(PerpetualAssetCase, HttpCase):
         self.assertEqual(self.url_open(self.asset.access_url).status_code, 403)
         token = self.hidden.sudo()._portal_ensure_token()
         self.assertEqual(
-            self.url_open(f"{self.asset.access_url}?access_token={token}").status_code, 403,
-            "another record's token opens nothing")
+            self.url_open(f"{self.asset.access_url}?access_token={token}").status_code,
+            403,
+            "another record's token opens nothing",
+        )
         self.assertEqual(
-            self.url_open(f"{self.hidden.access_url}?access_token={token}").status_code, 200)
+            self.url_open(f"{self.hidden.access_url}?access_token={token}").status_code, 200
+        )
 
     @mute_logger("odoo.http")
     def test_guessed_id_is_not_found(self):

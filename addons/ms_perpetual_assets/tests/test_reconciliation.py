@@ -19,7 +19,8 @@ class TestPerpetualReconciliation(PerpetualAssetCase):
         self.tenant = str(uuid.uuid4())
         self.simulator.add_customer(f"Contoso {self.tenant[:8]}", "US", tenant_id=self.tenant)
         self.env["ms.csp.customer"].search(
-            [("partner_id", "=", self.customer.id)]).tenant_id = self.tenant
+            [("partner_id", "=", self.customer.id)]
+        ).tenant_id = self.tenant
         self.Reconciliation = self.env["ms.perpetual.reconciliation"]
 
     # === HELPERS === #
@@ -36,8 +37,9 @@ class TestPerpetualReconciliation(PerpetualAssetCase):
 
     def order_outside_odoo(self, quantity=2):
         """An order placed straight in Partner Center (as by hand), not through Odoo."""
-        line = CartLineItem(catalog_item_id=self.product.ms_sku_code, quantity=quantity,
-                            billing_cycle="one_time")
+        line = CartLineItem(
+            catalog_item_id=self.product.ms_sku_code, quantity=quantity, billing_cycle="one_time"
+        )
         with self.instance._ms_client() as client:
             lines = client.refresh_line_items([line], "US")  # the availability to buy
             result = client.place_order(self.tenant, lines, idempotency_key=str(uuid.uuid4()))
@@ -60,13 +62,17 @@ class TestPerpetualReconciliation(PerpetualAssetCase):
         report = self.reconcile()
         self.assertEqual(len(self.requests("GET", "/orders")), before + 1, "one read")
         (match,) = self.lines(report, "match")
-        self.assertEqual((match.asset_id, match.ms_order_id, match.ms_order_alias),
-                         (asset, order.id, order.alias))
+        self.assertEqual(
+            (match.asset_id, match.ms_order_id, match.ms_order_alias),
+            (asset, order.id, order.alias),
+        )
         self.assertFalse(asset.ms_order_id, "nothing linked before a person asks")
         report.with_user(self.manager).action_link_exact_matches()
         self.assertEqual(match.state, "linked")
-        self.assertEqual((asset.ms_order_id, asset.ms_order_alias, asset.sync_status),
-                         (order.id, order.alias, "synchronized"))
+        self.assertEqual(
+            (asset.ms_order_id, asset.ms_order_alias, asset.sync_status),
+            (order.id, order.alias, "synchronized"),
+        )
         self.assertIn("linked by reconciliation", asset.message_ids[0].body)
 
     def test_a_licence_linked_by_reconciliation_is_not_ordered_again_by_a_retry(self):
@@ -92,9 +98,14 @@ class TestPerpetualReconciliation(PerpetualAssetCase):
         self.assertNotIn(order.id, again.line_ids.mapped("ms_order_id"))
         # a stale line of another report naming the same order is refused too
         other = self.failed_asset(quantity=2)
-        stale = match.copy({"reconciliation_id": again.id, "state": "open",
-                            "asset_id": other.id,
-                            "candidate_asset_ids": [Command.set(other.ids)]})
+        stale = match.copy(
+            {
+                "reconciliation_id": again.id,
+                "state": "open",
+                "asset_id": other.id,
+                "candidate_asset_ids": [Command.set(other.ids)],
+            }
+        )
         with self.assertRaisesRegex(UserError, "never linked twice"):
             stale.with_user(self.manager).action_link()
 
@@ -135,10 +146,17 @@ class TestPerpetualReconciliation(PerpetualAssetCase):
         asset = order_only.asset_id
         self.assertEqual(order_only.state, "created")
         self.assertEqual(
-            (asset.partner_id, asset.product_id, asset.quantity, asset.ms_order_id,
-             asset.ms_order_alias, asset.sync_status, asset.customer_tenant_id),
-            (self.customer, self.product, 4, order.id, order.alias, "synchronized",
-             self.tenant))
+            (
+                asset.partner_id,
+                asset.product_id,
+                asset.quantity,
+                asset.ms_order_id,
+                asset.ms_order_alias,
+                asset.sync_status,
+                asset.customer_tenant_id,
+            ),
+            (self.customer, self.product, 4, order.id, order.alias, "synchronized", self.tenant),
+        )
         self.assertIn("linked by reconciliation", asset.message_ids[0].body)
         with self.assertRaises(UserError):
             order_only.with_user(self.manager).action_create_asset()

@@ -12,8 +12,7 @@ class MsPerpetualAssetRetry(models.TransientModel):
     _name = "ms.perpetual.asset.retry"
     _description = "Retry a perpetual license provisioning"
 
-    asset_ids = fields.Many2many("ms.perpetual.asset", string="Perpetual licenses",
-                                 readonly=True)
+    asset_ids = fields.Many2many("ms.perpetual.asset", string="Perpetual licenses", readonly=True)
 
     def action_continue(self):
         self.ensure_one()
@@ -23,14 +22,22 @@ class MsPerpetualAssetRetry(models.TransientModel):
         if not provisionings:  # already resumed elsewhere: nothing to do
             return {"type": "ir.actions.act_window_close"}
         action = provisionings.action_retry()
-        resumed = self.env["ms.perpetual.asset"].sudo().search(
-            [("provisioning_id", "in", provisionings.ids), ("sync_status", "=", "failed")])
-        resumed.write({"sync_status": "pending", "last_error_code": False,
-                       "last_error_message": False})
+        resumed = (
+            self.env["ms.perpetual.asset"]
+            .sudo()
+            .search([("provisioning_id", "in", provisionings.ids), ("sync_status", "=", "failed")])
+        )
+        resumed.write(
+            {"sync_status": "pending", "last_error_code": False, "last_error_message": False}
+        )
         for asset in resumed:
-            asset.message_post(body=self.env._(
-                "Provisioning retried by %s: an order already placed in Partner Center is "
-                "linked first; otherwise a new order is placed.", self.env.user.name))
+            asset.message_post(
+                body=self.env._(
+                    "Provisioning retried by %s: an order already placed in Partner Center is "
+                    "linked first; otherwise a new order is placed.",
+                    self.env.user.name,
+                )
+            )
         return action
 
     def action_cancel(self):

@@ -28,7 +28,9 @@ class MsSoftwareSubscriptionPortal(CustomerPortal):
             subscriptions = request.env["sale.subscription"]
             values["ms_software_subscription_count"] = (
                 subscriptions.search_count(self._ms_subscription_domain())
-                if subscriptions.has_access("read") else 0)
+                if subscriptions.has_access("read")
+                else 0
+            )
         return values
 
     # === LIST === #
@@ -39,11 +41,15 @@ class MsSoftwareSubscriptionPortal(CustomerPortal):
 
     def _ms_sortings(self):
         return {
-            "date": {"label": request.env._("Purchase date"),
-                     "order": "ms_purchase_date desc, id desc"},
+            "date": {
+                "label": request.env._("Purchase date"),
+                "order": "ms_purchase_date desc, id desc",
+            },
             "name": {"label": request.env._("Name"), "order": "name, id"},
-            "expiration": {"label": request.env._("Software Expiration Date"),
-                           "order": "ms_software_expiration_date, id"},
+            "expiration": {
+                "label": request.env._("Software Expiration Date"),
+                "order": "ms_software_expiration_date, id",
+            },
         }
 
     def _ms_search_inputs(self):
@@ -57,17 +63,25 @@ class MsSoftwareSubscriptionPortal(CustomerPortal):
             return []
         if search_in == "status":
             # match the labels people see (Active, Expired, Cancelled) and the keys
-            statuses = request.env["sale.subscription"]._fields["ms_status"]._description_selection(
-                request.env)
-            keys = [key for key, label in statuses
-                    if search.lower() in label.lower() or search.lower() in key]
+            statuses = (
+                request.env["sale.subscription"]
+                ._fields["ms_status"]
+                ._description_selection(request.env)
+            )
+            keys = [
+                key
+                for key, label in statuses
+                if search.lower() in label.lower() or search.lower() in key
+            ]
             return [("ms_status", "in", keys)]
         return [("name", "ilike", search)]
 
-    @http.route([MS_PORTAL_URL, f"{MS_PORTAL_URL}/page/<int:page>"], type="http",
-                auth="user", website=True)
-    def portal_my_ms_software_subscriptions(self, page=1, sortby=None, search_in="name",
-                                            search=None, **kw):
+    @http.route(
+        [MS_PORTAL_URL, f"{MS_PORTAL_URL}/page/<int:page>"], type="http", auth="user", website=True
+    )
+    def portal_my_ms_software_subscriptions(
+        self, page=1, sortby=None, search_in="name", search=None, **kw
+    ):
         values = self._prepare_portal_layout_values()
         Subscription = request.env["sale.subscription"]
         sortings = self._ms_sortings()
@@ -76,34 +90,48 @@ class MsSoftwareSubscriptionPortal(CustomerPortal):
         domain = self._ms_subscription_domain() + self._ms_search_domain(search_in, search)
         count = Subscription.search_count(domain) if Subscription.has_access("read") else 0
         pager = portal_pager(
-            url=MS_PORTAL_URL, total=count, page=page, step=MS_PORTAL_STEP,
-            url_args={"sortby": sortby, "search_in": search_in, "search": search})
-        subscriptions = Subscription.search(
-            domain, order=sortings[sortby]["order"], limit=MS_PORTAL_STEP,
-            offset=pager["offset"]) if count else Subscription
+            url=MS_PORTAL_URL,
+            total=count,
+            page=page,
+            step=MS_PORTAL_STEP,
+            url_args={"sortby": sortby, "search_in": search_in, "search": search},
+        )
+        subscriptions = (
+            Subscription.search(
+                domain,
+                order=sortings[sortby]["order"],
+                limit=MS_PORTAL_STEP,
+                offset=pager["offset"],
+            )
+            if count
+            else Subscription
+        )
         request.session["my_ms_software_subscriptions_history"] = subscriptions.ids[:100]
-        values.update({
-            "subscriptions": subscriptions.sudo(),
-            "page_name": "ms_software_subscriptions",
-            "default_url": MS_PORTAL_URL,
-            "pager": pager,
-            "searchbar_sortings": sortings,
-            "sortby": sortby,
-            "searchbar_inputs": self._ms_search_inputs(),
-            "search_in": search_in,
-            "search": search,
-        })
-        return request.render("ms_software_subscriptions.portal_my_ms_software_subscriptions",
-                              values)
+        values.update(
+            {
+                "subscriptions": subscriptions.sudo(),
+                "page_name": "ms_software_subscriptions",
+                "default_url": MS_PORTAL_URL,
+                "pager": pager,
+                "searchbar_sortings": sortings,
+                "sortby": sortby,
+                "searchbar_inputs": self._ms_search_inputs(),
+                "search_in": search_in,
+                "search": search,
+            }
+        )
+        return request.render(
+            "ms_software_subscriptions.portal_my_ms_software_subscriptions", values
+        )
 
     # === DETAIL === #
 
-    @http.route(f"{MS_PORTAL_URL}/<int:subscription_id>", type="http", auth="public",
-                website=True)
+    @http.route(f"{MS_PORTAL_URL}/<int:subscription_id>", type="http", auth="public", website=True)
     def portal_my_ms_software_subscription(self, subscription_id, access_token=None, **kw):
         try:
             subscription = self._document_check_access(
-                "sale.subscription", subscription_id, access_token=access_token)
+                "sale.subscription", subscription_id, access_token=access_token
+            )
         except MissingError as error:
             raise NotFound() from error
         except AccessError as error:
@@ -112,9 +140,15 @@ class MsSoftwareSubscriptionPortal(CustomerPortal):
         if not subscription.ms_is_microsoft:
             raise NotFound()
         values = self._get_page_view_values(
-            subscription, access_token, {
+            subscription,
+            access_token,
+            {
                 "subscription": subscription,
                 "page_name": "ms_software_subscription",
-            }, "my_ms_software_subscriptions_history", False)
-        return request.render("ms_software_subscriptions.portal_my_ms_software_subscription",
-                              values)
+            },
+            "my_ms_software_subscriptions_history",
+            False,
+        )
+        return request.render(
+            "ms_software_subscriptions.portal_my_ms_software_subscription", values
+        )

@@ -13,12 +13,18 @@ class MsCspProvisioning(models.Model):
     _inherit = "ms.csp.provisioning"
 
     def _ms_software_subscriptions(self):
-        sale_line_ids = [line.res_id for line in self.line_ids
-                         if line.res_model == "sale.order.line" and line.res_id]
+        sale_line_ids = [
+            line.res_id
+            for line in self.line_ids
+            if line.res_model == "sale.order.line" and line.res_id
+        ]
         if not sale_line_ids:
             return self.env["sale.subscription"].sudo()
-        return self.env["sale.subscription"].sudo().search([
-            ("ms_is_microsoft", "=", True), ("ms_sale_line_id", "in", sale_line_ids)])
+        return (
+            self.env["sale.subscription"]
+            .sudo()
+            .search([("ms_is_microsoft", "=", True), ("ms_sale_line_id", "in", sale_line_ids)])
+        )
 
     def _ms_on_ordered(self):
         result = super()._ms_on_ordered()
@@ -26,33 +32,47 @@ class MsCspProvisioning(models.Model):
             subscriptions = provisioning._ms_software_subscriptions()
             if not subscriptions:
                 continue
-            last_step = self.env["ms.csp.provisioning.step"].sudo().search(
-                [("provisioning_id", "=", provisioning.id)], order="id desc", limit=1)
+            last_step = (
+                self.env["ms.csp.provisioning.step"]
+                .sudo()
+                .search([("provisioning_id", "=", provisioning.id)], order="id desc", limit=1)
+            )
             found = last_step.step == "search"
             order_id = provisioning.ms_order_id
             linked = subscriptions.filtered(
                 lambda subscription, order_id=order_id: subscription.ms_order_id
-                and subscription.ms_order_id != order_id)
+                and subscription.ms_order_id != order_id
+            )
             for subscription in linked:  # never overwrite an order id: tell a person instead
-                subscription.message_post(body=self.env._(
-                    "Partner Center order %(new)s was placed for this subscription, which is "
-                    "linked to order %(old)s: check both in Partner Center.",
-                    new=provisioning.ms_order_alias,
-                    old=subscription.ms_order_alias or subscription.ms_order_id))
+                subscription.message_post(
+                    body=self.env._(
+                        "Partner Center order %(new)s was placed for this subscription, which is "
+                        "linked to order %(old)s: check both in Partner Center.",
+                        new=provisioning.ms_order_alias,
+                        old=subscription.ms_order_alias or subscription.ms_order_id,
+                    )
+                )
             subscriptions -= linked
             for subscription in subscriptions:
                 line = subscription.ms_provisioning_line_id
-                values = {"ms_order_id": provisioning.ms_order_id,
-                          "ms_order_alias": provisioning.ms_order_alias}
+                values = {
+                    "ms_order_id": provisioning.ms_order_id,
+                    "ms_order_alias": provisioning.ms_order_alias,
+                }
                 if line.ms_subscription_id:
                     values["ms_subscription_id"] = line.ms_subscription_id
                 subscription.write(values)
-            subscriptions.message_post(body=(
-                self.env._("Partner Center already had order %s of this subscription (placed "
-                           "before a lost answer or a retry): it is linked, not placed again.",
-                           provisioning.ms_order_alias)
-                if found else
-                self.env._("Partner Center placed order %s.", provisioning.ms_order_alias)))
+            subscriptions.message_post(
+                body=(
+                    self.env._(
+                        "Partner Center already had order %s of this subscription (placed "
+                        "before a lost answer or a retry): it is linked, not placed again.",
+                        provisioning.ms_order_alias,
+                    )
+                    if found
+                    else self.env._("Partner Center placed order %s.", provisioning.ms_order_alias)
+                )
+            )
         return result
 
     def _ms_on_fulfilled(self):
@@ -71,7 +91,10 @@ class MsCspProvisioning(models.Model):
         for provisioning in self:
             subscriptions = provisioning._ms_software_subscriptions()
             if subscriptions:
-                subscriptions.message_post(body=self.env._(
-                    "Provisioning failed: %s", provisioning.last_error_message or "-"))
+                subscriptions.message_post(
+                    body=self.env._(
+                        "Provisioning failed: %s", provisioning.last_error_message or "-"
+                    )
+                )
                 subscriptions._ms_send_provisioning_failure_alerts()
         return result

@@ -20,9 +20,16 @@ class ProductTemplate(models.Model):
     def _ms_in_use(self):
         """Templates sold in a Microsoft subscription that is not closed stay in use."""
         in_use = super()._ms_in_use()
-        lines = self.env["sale.subscription.line"].sudo()._read_group(
-            [("product_id.product_tmpl_id", "in", (self - in_use).ids),
-             ("sale_subscription_id.ms_is_microsoft", "=", True),
-             ("sale_subscription_id.stage_id.type", "!=", "post")],
-            ["product_id"])
+        lines = (
+            self.env["sale.subscription.line"]
+            .sudo()
+            ._read_group(
+                [
+                    ("product_id.product_tmpl_id", "in", (self - in_use).ids),
+                    ("sale_subscription_id.ms_is_microsoft", "=", True),
+                    ("sale_subscription_id.stage_id.type", "!=", "post"),
+                ],
+                ["product_id"],
+            )
+        )
         return in_use | self.browse({product.product_tmpl_id.id for (product,) in lines})

@@ -10,9 +10,11 @@ class ResConfigSettings(models.TransientModel):
         string="Alert on provisioning failures",
         config_parameter=PARAM_NOTIFY_PROVISIONING_FAILURE,
         help="Mail the salesperson and the Microsoft CSP managers when Partner Center refuses "
-        "a software subscription's order.")
+        "a software subscription's order.",
+    )
     ms_notify_expiry_reminder = fields.Boolean(
         string="Remind customers before expiry",
         config_parameter=PARAM_NOTIFY_EXPIRY_REMINDER,
         help="Mail the customer 30 days before the Software Expiration Date of a subscription "
-        "whose auto-renew is off (once per expiration date).")
+        "whose auto-renew is off (once per expiration date).",
+    )

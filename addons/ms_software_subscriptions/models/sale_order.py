@@ -42,10 +42,17 @@ class SaleOrder(models.Model):
 
         :return: the subscriptions (sudo)
         """
-        done = self.env["sale.subscription"].sudo().search(
-            [("ms_sale_line_id", "in", lines.ids)]).ms_sale_line_id
-        subscriptions = self.env["sale.subscription"].sudo().create(
-            [line._ms_subscription_values() for line in lines - done])
+        done = (
+            self.env["sale.subscription"]
+            .sudo()
+            .search([("ms_sale_line_id", "in", lines.ids)])
+            .ms_sale_line_id
+        )
+        subscriptions = (
+            self.env["sale.subscription"]
+            .sudo()
+            .create([line._ms_subscription_values() for line in lines - done])
+        )
         for subscription in subscriptions:
             # as subscription_oca does: the order invoices the first period, the subscription
             # the next ones
@@ -53,7 +60,8 @@ class SaleOrder(models.Model):
             template = subscription.template_id
             subscription.recurring_next_date = fields.Date.add(
                 subscription.date_start,
-                **{template.recurring_rule_type: template.recurring_interval})
+                **{template.recurring_rule_type: template.recurring_interval},
+            )
         return subscriptions
 
     def _ms_subscription_order_values(self):
@@ -73,4 +81,3 @@ class SaleOrder(models.Model):
             "ms_purchase_date": today,
             "ms_status": "active",
         }
-

@@ -13,7 +13,8 @@ class SaleOrderLine(models.Model):
 
     def _ms_software_subscription_lines(self):
         return self._ms_microsoft_lines().filtered(
-            lambda line: line.product_id.service_tracking == KIND_SOFTWARE_SUBSCRIPTION)
+            lambda line: line.product_id.service_tracking == KIND_SOFTWARE_SUBSCRIPTION
+        )
 
     def _ms_subscription_values(self):
         """The subscription of this line: the order's values, the term's template, one line in
@@ -21,8 +22,9 @@ class SaleOrderLine(models.Model):
         self.ensure_one()
         product = self.product_id
         line_values = self.get_subscription_line_values()
-        line_values.update(product_uom_id=self.product_uom.id,
-                           tax_ids=[Command.set(self.tax_id.ids)])
+        line_values.update(
+            product_uom_id=self.product_uom.id, tax_ids=[Command.set(self.tax_id.ids)]
+        )
         return {
             **self.order_id._ms_subscription_order_values(),
             "name": product.with_context(display_default_code=False).display_name,
@@ -38,12 +40,18 @@ class SaleOrderLine(models.Model):
     def create(self, vals_list):
         lines = super().create(vals_list)
         added = lines._ms_software_subscription_lines().filtered(
-            lambda line: line.order_id.state == "sale")
+            lambda line: line.order_id.state == "sale"
+        )
         if added:
-            raise UserError(self.env._(
-                "%(product)s cannot be added to the confirmed order %(order)s: Microsoft software "
-                "subscriptions are ordered when an order is confirmed. Put it on a new quotation.",
-                product=added[0].product_id.display_name, order=added[0].order_id.name))
+            raise UserError(
+                self.env._(
+                    "%(product)s cannot be added to the confirmed order %(order)s: Microsoft "
+                    "software subscriptions are ordered when an order is confirmed. Put it on a "
+                    "new quotation.",
+                    product=added[0].product_id.display_name,
+                    order=added[0].order_id.name,
+                )
+            )
         return lines
 
     def write(self, vals):
@@ -59,12 +67,20 @@ class SaleOrderLine(models.Model):
             if line.order_id.state != "sale":
                 continue
             new_product = "product_id" in vals and vals["product_id"] != line.product_id.id
-            new_quantity = "product_uom_qty" in vals and float_compare(
-                vals["product_uom_qty"], line.product_uom_qty,
-                precision_digits=digits) != 0
+            new_quantity = (
+                "product_uom_qty" in vals
+                and float_compare(
+                    vals["product_uom_qty"], line.product_uom_qty, precision_digits=digits
+                )
+                != 0
+            )
             if new_product or new_quantity:
-                raise UserError(self.env._(
-                    "%(product)s on %(order)s is a confirmed Microsoft software subscription: "
-                    "Microsoft supports no upgrade, downgrade or quantity change of software "
-                    "subscriptions. Sell another subscription on a new quotation instead.",
-                    product=line.product_id.display_name, order=line.order_id.name))
+                raise UserError(
+                    self.env._(
+                        "%(product)s on %(order)s is a confirmed Microsoft software subscription: "
+                        "Microsoft supports no upgrade, downgrade or quantity change of software "
+                        "subscriptions. Sell another subscription on a new quotation instead.",
+                        product=line.product_id.display_name,
+                        order=line.order_id.name,
+                    )
+                )

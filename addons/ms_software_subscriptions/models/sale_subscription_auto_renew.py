@@ -44,13 +44,20 @@ class SaleSubscription(models.Model):
     _inherit = ["sale.subscription"]
 
     ms_auto_renew_push_at = fields.Datetime(
-        string="Auto-renew push due", readonly=True, copy=False, index="btree_not_null",
+        string="Auto-renew push due",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
         help="Auto-renew was changed in Odoo and is sent to Partner Center at this time (once "
-        "the Partner Center subscription id is known).")
+        "the Partner Center subscription id is known).",
+    )
     ms_auto_renew_push_attempts = fields.Integer(readonly=True, copy=False)
     ms_auto_renew_error = fields.Text(
-        string="Auto-renew push error", readonly=True, copy=False,
-        help="Why the last auto-renew change could not be applied in Partner Center.")
+        string="Auto-renew push error",
+        readonly=True,
+        copy=False,
+        help="Why the last auto-renew change could not be applied in Partner Center.",
+    )
 
     # === MARKING === #
 
@@ -58,8 +65,10 @@ class SaleSubscription(models.Model):
         self._ms_check_may_change(vals)
         if "ms_auto_renew" not in vals or self.env.context.get(NO_AUTO_RENEW_PUSH):
             return super().write(vals)
-        changed = self.filtered(lambda subscription: subscription.ms_is_microsoft
-                                and subscription.ms_auto_renew != bool(vals["ms_auto_renew"]))
+        changed = self.filtered(
+            lambda subscription: subscription.ms_is_microsoft
+            and subscription.ms_auto_renew != bool(vals["ms_auto_renew"])
+        )
         result = super().write(vals)
         changed._ms_mark_auto_renew_push()
         return result
@@ -67,9 +76,12 @@ class SaleSubscription(models.Model):
     @api.ondelete(at_uninstall=False)
     def _unlink_except_microsoft_for_non_managers(self):
         if self.filtered("ms_is_microsoft") and not self._ms_is_manager():
-            raise AccessError(self.env._(
-                "Only Microsoft CSP managers can delete a Microsoft subscription: its Microsoft "
-                "ids would be lost."))
+            raise AccessError(
+                self.env._(
+                    "Only Microsoft CSP managers can delete a Microsoft subscription: its "
+                    "Microsoft ids would be lost."
+                )
+            )
 
     def _ms_is_manager(self):
         return self.env.su or self.env.user.has_group(MANAGER_GROUP)
@@ -80,16 +92,26 @@ class SaleSubscription(models.Model):
         every salesperson write subscriptions."""
         protected = [name for name in vals if name.startswith("ms_") or name == "partner_id"]
         if protected and self.filtered("ms_is_microsoft") and not self._ms_is_manager():
-            raise AccessError(self.env._(
-                "Only Microsoft CSP managers can change %s of a Microsoft subscription: it is "
-                "what links it to Partner Center and its customers.", ", ".join(
-                    self._fields[name].string for name in protected if name in self._fields)))
+            raise AccessError(
+                self.env._(
+                    "Only Microsoft CSP managers can change %s of a Microsoft subscription: it is "
+                    "what links it to Partner Center and its customers.",
+                    ", ".join(
+                        self._fields[name].string for name in protected if name in self._fields
+                    ),
+                )
+            )
 
     def _ms_mark_auto_renew_push(self):
         if not self:
             return
-        self.write({"ms_auto_renew_push_at": fields.Datetime.now(), "ms_auto_renew_error": False,
-                    "ms_auto_renew_push_attempts": 0})
+        self.write(
+            {
+                "ms_auto_renew_push_at": fields.Datetime.now(),
+                "ms_auto_renew_error": False,
+                "ms_auto_renew_push_attempts": 0,
+            }
+        )
         self.env.ref(REFRESH_CRON_XMLID).sudo()._trigger()
 
     def action_ms_push_auto_renew(self):
@@ -106,8 +128,9 @@ class SaleSubscription(models.Model):
         return SQL("(%s) OR (%s)", super()._ms_job_due_sql(), self._ms_auto_renew_due_sql())
 
     def _ms_auto_renew_due_sql(self):
-        return SQL("ms_auto_renew_push_at <= %s AND ms_subscription_id IS NOT NULL",
-                   fields.Datetime.now())
+        return SQL(
+            "ms_auto_renew_push_at <= %s AND ms_subscription_id IS NOT NULL", fields.Datetime.now()
+        )
 
     def _ms_job_order_sql(self):
         return SQL("LEAST(ms_refresh_at, ms_auto_renew_push_at), id")
@@ -117,8 +140,11 @@ class SaleSubscription(models.Model):
         result = None
         if self.ms_refresh_at and self.ms_refresh_at <= now:
             result = super()._ms_job_run(clients, commit)  # may learn the Partner Center id
-        if self.ms_auto_renew_push_at and self.ms_auto_renew_push_at <= now \
-                and self.ms_subscription_id:
+        if (
+            self.ms_auto_renew_push_at
+            and self.ms_auto_renew_push_at <= now
+            and self.ms_subscription_id
+        ):
             self._ms_push_auto_renew_step(clients)
         return result
 
@@ -127,8 +153,11 @@ class SaleSubscription(models.Model):
         before Odoo knew the subscription), unless a change made in Odoo is on its way."""
         values = super()._ms_values_from_subscription(subscription)
         answered = subscription.auto_renew_enabled
-        if answered is not None and answered != self.ms_auto_renew \
-                and not self.ms_auto_renew_push_at:
+        if (
+            answered is not None
+            and answered != self.ms_auto_renew
+            and not self.ms_auto_renew_push_at
+        ):
             values["ms_auto_renew"] = answered
         return values
 
@@ -141,7 +170,8 @@ class SaleSubscription(models.Model):
         try:
             with self.env.cr.savepoint():
                 subscription = self._ms_job_client(clients, instance).set_auto_renew(
-                    self.ms_provisioning_id.customer_tenant_id, self.ms_subscription_id, enabled)
+                    self.ms_provisioning_id.customer_tenant_id, self.ms_subscription_id, enabled
+                )
         except (RetryableError, NotFoundError) as error:
             # 409 while Partner Center renews the subscription, throttling, an outage, or the
             # subscription not readable yet: the same push later, nothing to show
@@ -150,7 +180,8 @@ class SaleSubscription(models.Model):
             if isinstance(error, AuthenticationError):
                 instance._ms_record_connection_error(error)
             self._ms_auto_renew_push_failed(
-                instance._ms_error_message(error), refused=_is_refusal(error))
+                instance._ms_error_message(error), refused=_is_refusal(error)
+            )
         except Exception as error:  # pylint: disable=broad-except
             _logger.exception("Subscription %s: pushing auto-renew failed", self.id)
             self._ms_auto_renew_push_failed(str(error), refused=False)
@@ -158,25 +189,37 @@ class SaleSubscription(models.Model):
             self._ms_auto_renew_pushed(enabled, subscription.auto_renew_enabled)
 
     def _ms_auto_renew_pushed(self, enabled, answered):
-        values = {"ms_auto_renew_push_at": False, "ms_auto_renew_push_attempts": 0,
-                  "ms_auto_renew_error": False}
+        values = {
+            "ms_auto_renew_push_at": False,
+            "ms_auto_renew_push_attempts": 0,
+            "ms_auto_renew_error": False,
+        }
         if answered is not None and answered != enabled:
             values["ms_auto_renew"] = answered  # Partner Center has the last word
         self.with_context(**{NO_AUTO_RENEW_PUSH: True}).write(values)
-        self.message_post(body=self.env._(
-            "Auto-renew is %s in Partner Center.",
-            self.env._("on") if self.ms_auto_renew else self.env._("off")))
+        self.message_post(
+            body=self.env._(
+                "Auto-renew is %s in Partner Center.",
+                self.env._("on") if self.ms_auto_renew else self.env._("off"),
+            )
+        )
 
     def _ms_push_auto_renew_later(self, error):
         attempts = self.ms_auto_renew_push_attempts + 1
         if attempts >= PUSH_MAX_ATTEMPTS:
-            self._ms_auto_renew_push_failed(self.env._(
-                "Partner Center did not accept the change after %(attempts)s attempts (last "
-                "answer: %(error)s). A Microsoft CSP manager can send it again later.",
-                attempts=attempts, error=error), refused=False)
+            self._ms_auto_renew_push_failed(
+                self.env._(
+                    "Partner Center did not accept the change after %(attempts)s attempts (last "
+                    "answer: %(error)s). A Microsoft CSP manager can send it again later.",
+                    attempts=attempts,
+                    error=error,
+                ),
+                refused=False,
+            )
             return
-        delay = max(error.retry_after or 0.0,
-                    min(PUSH_BACKOFF_MAX, PUSH_BACKOFF_BASE * 2 ** attempts))
+        delay = max(
+            error.retry_after or 0.0, min(PUSH_BACKOFF_MAX, PUSH_BACKOFF_BASE * 2**attempts)
+        )
         when = fields.Datetime.now() + timedelta(seconds=delay)
         self.write({"ms_auto_renew_push_at": when, "ms_auto_renew_push_attempts": attempts})
         self.env.ref(REFRESH_CRON_XMLID).sudo()._trigger(at=when)
@@ -184,8 +227,11 @@ class SaleSubscription(models.Model):
 
     def _ms_auto_renew_push_failed(self, message, refused):
         """Show the error; when Partner Center refused the change, go back to its value."""
-        values = {"ms_auto_renew_push_at": False, "ms_auto_renew_push_attempts": 0,
-                  "ms_auto_renew_error": message}
+        values = {
+            "ms_auto_renew_push_at": False,
+            "ms_auto_renew_push_attempts": 0,
+            "ms_auto_renew_error": message,
+        }
         if refused:
             values["ms_auto_renew"] = not self.ms_auto_renew
             body = self.env._(
@@ -193,11 +239,14 @@ class SaleSubscription(models.Model):
                 "back to %(previous)s, as in Partner Center.",
                 state=self.env._("on") if self.ms_auto_renew else self.env._("off"),
                 error=message,
-                previous=self.env._("off") if self.ms_auto_renew else self.env._("on"))
+                previous=self.env._("off") if self.ms_auto_renew else self.env._("on"),
+            )
         else:
             body = self.env._(
                 "Auto-renew could not be sent to Partner Center: %s. The value in Odoo is kept; "
-                "a Microsoft CSP manager can send it again (\"Send auto-renew\").", message)
+                'a Microsoft CSP manager can send it again ("Send auto-renew").',
+                message,
+            )
         self.with_context(**{NO_AUTO_RENEW_PUSH: True}).write(values)
         self.message_post(body=body)
 

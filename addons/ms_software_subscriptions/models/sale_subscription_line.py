@@ -11,17 +11,23 @@ class SaleSubscriptionLine(models.Model):
     _inherit = "sale.subscription.line"
 
     product_uom_id = fields.Many2one(
-        "uom.uom", string="Unit", compute="_compute_product_uom_id", store=True, readonly=False,
+        "uom.uom",
+        string="Unit",
+        compute="_compute_product_uom_id",
+        store=True,
+        readonly=False,
         help="The unit of the invoice lines: Microsoft software subscriptions are billed per "
-        "Annual or Triennial term.")
+        "Annual or Triennial term.",
+    )
 
     @api.depends("product_id")
     def _compute_product_uom_id(self):
         for line in self:
             line.product_uom_id = line.product_id.ms_billing_uom_id or line.product_id.uom_id
 
-    @api.depends("product_id", "sale_subscription_id.partner_id",
-                 "sale_subscription_id.pricelist_id")
+    @api.depends(
+        "product_id", "sale_subscription_id.partner_id", "sale_subscription_id.pricelist_id"
+    )
     def _compute_price_unit(self):
         """Microsoft lines keep the end customer's price they were sold at: the pricelist holds
         the catalogue's default price only."""
@@ -62,27 +68,46 @@ class SaleSubscriptionLine(models.Model):
         for line in self.filtered(lambda line: line.sale_subscription_id.ms_is_microsoft):
             subscription = line.sale_subscription_id
             if line.product_id.service_tracking != KIND_SOFTWARE_SUBSCRIPTION:
-                raise UserError(self.env._(
-                    "%(product)s cannot be added to the Microsoft software subscription "
-                    "%(subscription)s: Microsoft offers no add-ons to software subscriptions and "
-                    "nothing else on it would be provisioned. Sell it on its own order or "
-                    "subscription.", product=line.product_id.display_name or "-",
-                    subscription=subscription.display_name))
-            if line.product_id != subscription.ms_product_id or \
-                    len(subscription.sale_subscription_line_ids) > 1:
-                raise UserError(self.env._(
-                    "The Microsoft software subscription %s holds exactly one plan, the one "
-                    "ordered: sell another plan on a new quotation.", subscription.display_name))
+                raise UserError(
+                    self.env._(
+                        "%(product)s cannot be added to the Microsoft software subscription "
+                        "%(subscription)s: Microsoft offers no add-ons to software subscriptions "
+                        "and "
+                        "nothing else on it would be provisioned. Sell it on its own order or "
+                        "subscription.",
+                        product=line.product_id.display_name or "-",
+                        subscription=subscription.display_name,
+                    )
+                )
+            if (
+                line.product_id != subscription.ms_product_id
+                or len(subscription.sale_subscription_line_ids) > 1
+            ):
+                raise UserError(
+                    self.env._(
+                        "The Microsoft software subscription %s holds exactly one plan, the one "
+                        "ordered: sell another plan on a new quotation.",
+                        subscription.display_name,
+                    )
+                )
 
     def _ms_check_locked_change(self, vals):
         digits = self.env["decimal.precision"].precision_get("Product Unit of Measure")
         for line in self.filtered(lambda line: line.sale_subscription_id.ms_is_microsoft):
             new_product = "product_id" in vals and vals["product_id"] != line.product_id.id
-            new_quantity = "product_uom_qty" in vals and float_compare(
-                vals["product_uom_qty"], line.product_uom_qty, precision_digits=digits) != 0
+            new_quantity = (
+                "product_uom_qty" in vals
+                and float_compare(
+                    vals["product_uom_qty"], line.product_uom_qty, precision_digits=digits
+                )
+                != 0
+            )
             if new_product or new_quantity:
-                raise UserError(self.env._(
-                    "%s is a Microsoft software subscription: Microsoft supports no upgrade, "
-                    "downgrade or quantity change of software subscriptions. Sell another "
-                    "subscription on a new quotation instead.",
-                    line.sale_subscription_id.display_name))
+                raise UserError(
+                    self.env._(
+                        "%s is a Microsoft software subscription: Microsoft supports no upgrade, "
+                        "downgrade or quantity change of software subscriptions. Sell another "
+                        "subscription on a new quotation instead.",
+                        line.sale_subscription_id.display_name,
+                    )
+                )

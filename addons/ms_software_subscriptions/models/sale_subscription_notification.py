@@ -32,13 +32,17 @@ class SaleSubscription(models.Model):
     _inherit = ["sale.subscription"]
 
     ms_expiry_reminder_date = fields.Date(
-        string="Expiry reminder sent for", readonly=True, copy=False,
-        help="The Software Expiration Date the customer was last reminded of.")
+        string="Expiry reminder sent for",
+        readonly=True,
+        copy=False,
+        help="The Software Expiration Date the customer was last reminded of.",
+    )
 
     @api.model
     def _ms_notification_enabled(self, parameter):
-        return str2bool(self.env["ir.config_parameter"].sudo().get_param(parameter) or "False",
-                        default=False)
+        return str2bool(
+            self.env["ir.config_parameter"].sudo().get_param(parameter) or "False", default=False
+        )
 
     # === PROVISIONING FAILURE (internal) === #
 
@@ -49,15 +53,20 @@ class SaleSubscription(models.Model):
         template = self.env.ref(PROVISIONING_FAILURE_TEMPLATE_XMLID, raise_if_not_found=False)
         if not template:
             return
-        managers = self.env.ref(MANAGER_GROUP).sudo().users.filtered(
-            lambda user: user.active and not user.share).partner_id
+        managers = (
+            self.env.ref(MANAGER_GROUP)
+            .sudo()
+            .users.filtered(lambda user: user.active and not user.share)
+            .partner_id
+        )
         for subscription in self.sudo():
             # the engine's activity (with its mail) already told its assignee
             told = subscription.ms_provisioning_id.activity_ids.user_id.partner_id
             recipients = (subscription.user_id.partner_id | managers).filtered("email") - told
             if recipients:
-                template.sudo().send_mail(subscription.id, email_values={
-                    "recipient_ids": [Command.set(recipients.ids)]})
+                template.sudo().send_mail(
+                    subscription.id, email_values={"recipient_ids": [Command.set(recipients.ids)]}
+                )
 
     # === EXPIRY REMINDER (customer) === #
 
@@ -68,14 +77,26 @@ class SaleSubscription(models.Model):
             return 0
         template = self.env.ref(EXPIRY_REMINDER_TEMPLATE_XMLID)
         today = fields.Date.context_today(self)
-        subscriptions = self.sudo().search([
-            ("ms_is_microsoft", "=", True),
-            ("ms_status", "=", "active"),
-            ("ms_auto_renew", "=", False),
-            ("ms_software_expiration_date", ">=", today),
-            ("ms_software_expiration_date", "<=", today + timedelta(days=EXPIRY_REMINDER_DAYS)),
-        ]).filtered(lambda subscription: subscription.ms_expiry_reminder_date
-                    != subscription.ms_software_expiration_date)
+        subscriptions = (
+            self.sudo()
+            .search(
+                [
+                    ("ms_is_microsoft", "=", True),
+                    ("ms_status", "=", "active"),
+                    ("ms_auto_renew", "=", False),
+                    ("ms_software_expiration_date", ">=", today),
+                    (
+                        "ms_software_expiration_date",
+                        "<=",
+                        today + timedelta(days=EXPIRY_REMINDER_DAYS),
+                    ),
+                ]
+            )
+            .filtered(
+                lambda subscription: subscription.ms_expiry_reminder_date
+                != subscription.ms_software_expiration_date
+            )
+        )
         for subscription in subscriptions:
             template.send_mail(subscription.id)
             subscription.ms_expiry_reminder_date = subscription.ms_software_expiration_date

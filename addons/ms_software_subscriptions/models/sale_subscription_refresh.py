@@ -68,8 +68,7 @@ class SaleSubscription(models.Model):
         instance = self.ms_instance_id
         try:
             with self.env.cr.savepoint():
-                complete = self._ms_read_from_partner_center(
-                    self._ms_job_client(clients, instance))
+                complete = self._ms_read_from_partner_center(self._ms_job_client(clients, instance))
         except RetryableError as error:
             self._ms_refresh_later(error.retry_after)
         except NotFoundError:
@@ -90,12 +89,16 @@ class SaleSubscription(models.Model):
         attempts = self.ms_refresh_attempts + 1
         if attempts >= REFRESH_MAX_ATTEMPTS:
             self.write({"ms_refresh_at": False, "ms_refresh_attempts": 0})
-            self.message_post(body=self.env._(
-                "Partner Center did not return the Software ID and expiration date after %s "
-                "reads; automatic reading stopped. A Microsoft CSP manager can use \"Refresh from "
-                "Microsoft\" later.", attempts))
+            self.message_post(
+                body=self.env._(
+                    "Partner Center did not return the Software ID and expiration date after %s "
+                    "reads; automatic reading stopped. A Microsoft CSP manager can use "
+                    '"Refresh from Microsoft" later.',
+                    attempts,
+                )
+            )
             return
-        delay = max(wait or 0.0, min(REFRESH_BACKOFF_MAX, REFRESH_BACKOFF_BASE * 2 ** attempts))
+        delay = max(wait or 0.0, min(REFRESH_BACKOFF_MAX, REFRESH_BACKOFF_BASE * 2**attempts))
         self.ms_refresh_attempts = attempts
         self._ms_schedule_refresh(delay)
         if message:
@@ -111,20 +114,30 @@ class SaleSubscription(models.Model):
         self.ensure_one()
         tenant = self.ms_provisioning_id.customer_tenant_id
         if not (tenant and self.ms_order_id):
-            raise UserError(self.env._(
-                "%s has no Microsoft order yet: nothing to read from Partner Center.",
-                self.display_name))
+            raise UserError(
+                self.env._(
+                    "%s has no Microsoft order yet: nothing to read from Partner Center.",
+                    self.display_name,
+                )
+            )
         if not self.ms_subscription_id:
             order = client.get_order(tenant, self.ms_order_id)
             number = self.ms_provisioning_line_id.line_item_number
-            item = next((item for item in order.line_items
-                         if item.line_item_number == number and item.subscription_id), None)
+            item = next(
+                (
+                    item
+                    for item in order.line_items
+                    if item.line_item_number == number and item.subscription_id
+                ),
+                None,
+            )
             if item:
                 self.ms_subscription_id = item.subscription_id
             return False
         subscription = client.get_subscription(tenant, self.ms_subscription_id)
         self.with_context(**{NO_AUTO_RENEW_PUSH: True}).write(
-            self._ms_values_from_subscription(subscription))
+            self._ms_values_from_subscription(subscription)
+        )
         return bool(self.ms_software_id and self.ms_software_expiration_date)
 
     def _ms_values_from_subscription(self, subscription):
@@ -145,20 +158,25 @@ class SaleSubscription(models.Model):
         self._ms_check_manager()
         subscriptions = self.filtered("ms_order_id").sudo()
         if not subscriptions:
-            raise UserError(self.env._(
-                "Partner Center has no order for these subscriptions yet: nothing to read."))
+            raise UserError(
+                self.env._(
+                    "Partner Center has no order for these subscriptions yet: nothing to read."
+                )
+            )
         for instance in subscriptions.ms_instance_id:
             with instance._ms_client() as client:
                 for subscription in subscriptions.filtered(
-                        lambda record, instance=instance: record.ms_instance_id == instance):
+                    lambda record, instance=instance: record.ms_instance_id == instance
+                ):
                     subscription._ms_refresh_interactive(client)
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
                 "title": self.env._("Read from Microsoft"),
-                "message": self.env._("%s subscription(s) read from Partner Center.",
-                                      len(subscriptions)),
+                "message": self.env._(
+                    "%s subscription(s) read from Partner Center.", len(subscriptions)
+                ),
                 "type": "success",
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
@@ -168,10 +186,14 @@ class SaleSubscription(models.Model):
         try:
             complete = self._ms_read_from_partner_center(client)
         except NotFoundError as error:
-            raise UserError(self.env._(
-                "Partner Center does not show the subscription of %(name)s yet (%(error)s): "
-                "it often takes some minutes after the order. Try again later.",
-                name=self.display_name, error=error)) from error
+            raise UserError(
+                self.env._(
+                    "Partner Center does not show the subscription of %(name)s yet (%(error)s): "
+                    "it often takes some minutes after the order. Try again later.",
+                    name=self.display_name,
+                    error=error,
+                )
+            ) from error
         except PartnerCenterError as error:
             raise UserError(self.ms_instance_id._ms_error_message(error)) from error
         if complete:

@@ -34,8 +34,11 @@ class TestAutoRenewPush(MsSoftwareSubscriptionCase):
         self.assertFalse(self.api_calls(), "nothing sent in the user's transaction")
         self.run_refresh()
         self.assertEqual(len(self.patches()), 1)
-        self.assertEqual([entry["method"] for entry in self.api_calls()], ["GET", "PATCH"],
-                         "the full object is read just before the PATCH")
+        self.assertEqual(
+            [entry["method"] for entry in self.api_calls()],
+            ["GET", "PATCH"],
+            "the full object is read just before the PATCH",
+        )
         state = self.simulator_state(subscription)
         self.assertIs(state["autoRenewEnabled"], False)
         self.assertEqual(state["id"], subscription.ms_subscription_id)
@@ -43,8 +46,9 @@ class TestAutoRenewPush(MsSoftwareSubscriptionCase):
         self.assertFalse(subscription.ms_auto_renew)
         self.assertFalse(subscription.ms_auto_renew_push_at)
         self.assertFalse(subscription.ms_auto_renew_error)
-        self.assertIn("Auto-renew is off in Partner Center",
-                      " ".join(subscription.message_ids.mapped("body")))
+        self.assertIn(
+            "Auto-renew is off in Partner Center", " ".join(subscription.message_ids.mapped("body"))
+        )
         # and back on
         subscription.ms_auto_renew = True
         self.run_refresh()
@@ -62,7 +66,8 @@ class TestAutoRenewPush(MsSoftwareSubscriptionCase):
         self.assertEqual([entry["method"] for entry in self.api_calls()], ["GET"])
         self.assertIs(self.simulator_state(subscription)["autoRenewEnabled"], False)
         tracked = subscription.message_ids.tracking_value_ids.filtered(
-            lambda value: value.field_id.name == "ms_auto_renew")
+            lambda value: value.field_id.name == "ms_auto_renew"
+        )
         self.assertTrue(tracked, "the change is in the chatter")
 
     def test_a_conflict_during_renewal_is_retried_later_without_error(self):
@@ -75,8 +80,11 @@ class TestAutoRenewPush(MsSoftwareSubscriptionCase):
         self.assertTrue(self.simulator_state(subscription)["autoRenewEnabled"])
         self.assertFalse(subscription.ms_auto_renew, "Odoo keeps the value asked for")
         self.assertFalse(subscription.ms_auto_renew_error, "a renewal is no error")
-        self.assertGreaterEqual(subscription.ms_auto_renew_push_at,
-                                before + timedelta(seconds=119), "retried after Retry-After")
+        self.assertGreaterEqual(
+            subscription.ms_auto_renew_push_at,
+            before + timedelta(seconds=119),
+            "retried after Retry-After",
+        )
         self.assertEqual(self.run_refresh(), 0, "not due before its retry time")
         self.elapse(subscription, "ms_auto_renew_push_at")
         self.run_refresh()
@@ -93,8 +101,9 @@ class TestAutoRenewPush(MsSoftwareSubscriptionCase):
         self.assertTrue(self.simulator_state(subscription)["autoRenewEnabled"])
         self.assertIn("HTTP 400", subscription.ms_auto_renew_error)
         self.assertFalse(subscription.ms_auto_renew_push_at)
-        self.assertIn("refused to turn auto-renew off",
-                      " ".join(subscription.message_ids.mapped("body")))
+        self.assertIn(
+            "refused to turn auto-renew off", " ".join(subscription.message_ids.mapped("body"))
+        )
         self.assertFalse(subscription.ms_auto_renew_push_at, "the revert is not pushed")
 
     def test_a_push_that_fails_otherwise_keeps_the_value_and_can_be_sent_again(self):
@@ -119,11 +128,15 @@ class TestAutoRenewPush(MsSoftwareSubscriptionCase):
 
     def test_only_managers_change_auto_renew(self):
         subscription = self.synced_subscription()
-        user = self.make_user("csp.user.autorenew", "sales_team.group_sale_manager",
-                              "ms_csp_base.group_ms_csp_user")
+        user = self.make_user(
+            "csp.user.autorenew", "sales_team.group_sale_manager", "ms_csp_base.group_ms_csp_user"
+        )
         with self.assertRaises(AccessError):
             subscription.with_user(user).ms_auto_renew = False
-        manager = self.make_user("csp.manager.autorenew", "sales_team.group_sale_manager",
-                                 "ms_csp_base.group_ms_csp_manager")
+        manager = self.make_user(
+            "csp.manager.autorenew",
+            "sales_team.group_sale_manager",
+            "ms_csp_base.group_ms_csp_manager",
+        )
         subscription.with_user(manager).ms_auto_renew = False
         self.assertTrue(subscription.ms_auto_renew_push_at)

@@ -17,24 +17,37 @@ class TestNotifications(MsSoftwareSubscriptionCase, MailCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.reseller.email = "billing@reseller.example.com"
-        cls.salesman = cls.env["res.users"].create({
-            "name": "Sally Salesman", "login": "sally.ms", "email": "sally@example.com",
-            "groups_id": [(6, 0, [cls.env.ref("sales_team.group_sale_salesman").id])]})
-        cls.manager = cls.env["res.users"].create({
-            "name": "Max Manager", "login": "max.ms", "email": "max@example.com",
-            "groups_id": [(6, 0, [cls.env.ref("ms_csp_base.group_ms_csp_manager").id])]})
+        cls.salesman = cls.env["res.users"].create(
+            {
+                "name": "Sally Salesman",
+                "login": "sally.ms",
+                "email": "sally@example.com",
+                "groups_id": [(6, 0, [cls.env.ref("sales_team.group_sale_salesman").id])],
+            }
+        )
+        cls.manager = cls.env["res.users"].create(
+            {
+                "name": "Max Manager",
+                "login": "max.ms",
+                "email": "max@example.com",
+                "groups_id": [(6, 0, [cls.env.ref("ms_csp_base.group_ms_csp_manager").id])],
+            }
+        )
 
     def switch(self, parameter, enabled):
         settings = self.env["res.config.settings"].create({})
-        field = {PARAM_NOTIFY_PROVISIONING_FAILURE: "ms_notify_provisioning_failure",
-                 PARAM_NOTIFY_EXPIRY_REMINDER: "ms_notify_expiry_reminder"}[parameter]
+        field = {
+            PARAM_NOTIFY_PROVISIONING_FAILURE: "ms_notify_provisioning_failure",
+            PARAM_NOTIFY_EXPIRY_REMINDER: "ms_notify_expiry_reminder",
+        }[parameter]
         settings[field] = enabled
         settings.execute()
 
     def mails_with_subject(self, text):
         """Mails about subscriptions (the engine's activity on the provisioning mails too)."""
-        return self._new_mails.filtered(lambda mail: mail.model == "sale.subscription"
-                                        and text in (mail.subject or ""))
+        return self._new_mails.filtered(
+            lambda mail: mail.model == "sale.subscription" and text in (mail.subject or "")
+        )
 
     # === PROVISIONING FAILURE === #
 
@@ -46,8 +59,12 @@ class TestNotifications(MsSoftwareSubscriptionCase, MailCase):
         return subscription
 
     def test_a_failed_provisioning_alerts_the_salesperson_and_managers(self):
-        self.assertTrue(self.env["sale.subscription"]._ms_notification_enabled(
-            PARAM_NOTIFY_PROVISIONING_FAILURE), "on by default")
+        self.assertTrue(
+            self.env["sale.subscription"]._ms_notification_enabled(
+                PARAM_NOTIFY_PROVISIONING_FAILURE
+            ),
+            "on by default",
+        )
         with self.mock_mail_gateway():
             subscription = self.failed_subscription()
         alerts = self.mails_with_subject("Microsoft provisioning failed")
@@ -60,7 +77,8 @@ class TestNotifications(MsSoftwareSubscriptionCase, MailCase):
         self.assertNotIn(self.salesman.partner_id, alerts.recipient_ids)
         to_salesman = self._new_mails.filtered(
             lambda mail: self.salesman.partner_id in mail.recipient_ids
-            and mail.model != "sale.order")  # Odoo tells of the order assigned to her
+            and mail.model != "sale.order"
+        )  # Odoo tells of the order assigned to her
         self.assertEqual(len(to_salesman), 1, "one mail per person and failure")
         self.assertEqual(to_salesman.model, "ms.csp.provisioning")
         self.assertIn("Microsoft provisioning failed", to_salesman.body_html)
@@ -80,9 +98,12 @@ class TestNotifications(MsSoftwareSubscriptionCase, MailCase):
         subscription = self.subscriptions_of(self.confirmed())
         self.run_engine()
         self.run_refresh()
-        subscription.with_context(ms_auto_renew_no_push=True).write({
-            "ms_auto_renew": auto_renew,
-            "ms_software_expiration_date": fields.Date.today() + timedelta(days=days)})
+        subscription.with_context(ms_auto_renew_no_push=True).write(
+            {
+                "ms_auto_renew": auto_renew,
+                "ms_software_expiration_date": fields.Date.today() + timedelta(days=days),
+            }
+        )
         return subscription
 
     def run_reminders(self):
@@ -95,12 +116,14 @@ class TestNotifications(MsSoftwareSubscriptionCase, MailCase):
         self.assertMailMail(self.reseller, "outgoing")
         reminder = self._new_mails
         self.assertEqual(len(reminder), 1)
-        self.assertIn(f"Your Microsoft subscription {subscription.name} expires on",
-                      reminder.subject)
+        self.assertIn(
+            f"Your Microsoft subscription {subscription.name} expires on", reminder.subject
+        )
         self.assertIn(subscription.ms_order_id, reminder.body_html)
         self.assertIn(subscription.access_url, reminder.body_html)
-        self.assertEqual(subscription.ms_expiry_reminder_date,
-                         subscription.ms_software_expiration_date)
+        self.assertEqual(
+            subscription.ms_expiry_reminder_date, subscription.ms_software_expiration_date
+        )
         with self.mock_mail_gateway():
             self.assertEqual(self.run_reminders(), 0, "each reminder is sent once")
         self.assertFalse(self._new_mails)

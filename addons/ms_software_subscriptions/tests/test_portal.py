@@ -15,13 +15,15 @@ class TestSoftwareSubscriptionPortal(HttpCase, MsSoftwareSubscriptionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.distributor = cls.env["res.partner"].create({
-            "name": "Distributor Inc", "is_company": True,
-            "country_id": cls.env.ref("base.us").id})
-        cls.stranger = cls.env["res.partner"].create({
-            "name": "Stranger LLC", "is_company": True, "country_id": cls.env.ref("base.us").id})
-        cls.for_end_customer = cls.subscriptions_of_order(cls.confirmed(
-            partner_id=cls.distributor.id, ms_end_customer_id=cls.reseller.id))
+        cls.distributor = cls.env["res.partner"].create(
+            {"name": "Distributor Inc", "is_company": True, "country_id": cls.env.ref("base.us").id}
+        )
+        cls.stranger = cls.env["res.partner"].create(
+            {"name": "Stranger LLC", "is_company": True, "country_id": cls.env.ref("base.us").id}
+        )
+        cls.for_end_customer = cls.subscriptions_of_order(
+            cls.confirmed(partner_id=cls.distributor.id, ms_end_customer_id=cls.reseller.id)
+        )
         cls.own = cls.subscriptions_of_order(cls.confirmed(cls.triennial))
         cls.env["ms.csp.provisioning"].sudo()._ms_cron_process(commit=False)
         cls.distributor_user = cls.portal_user("portal.distributor", cls.distributor)
@@ -34,13 +36,22 @@ class TestSoftwareSubscriptionPortal(HttpCase, MsSoftwareSubscriptionCase):
 
     @classmethod
     def portal_user(cls, login, company):
-        contact = cls.env["res.partner"].create({
-            "name": f"{login} contact", "parent_id": company.id, "email": f"{login}@example.com"})
-        return cls.env["res.users"].with_context(no_reset_password=True).create({
-            "name": contact.name, "login": login, "password": f"{login}-pw-123",
-            "partner_id": contact.id,
-            "groups_id": [Command.set([cls.env.ref("base.group_portal").id])],
-        })
+        contact = cls.env["res.partner"].create(
+            {"name": f"{login} contact", "parent_id": company.id, "email": f"{login}@example.com"}
+        )
+        return (
+            cls.env["res.users"]
+            .with_context(no_reset_password=True)
+            .create(
+                {
+                    "name": contact.name,
+                    "login": login,
+                    "password": f"{login}-pw-123",
+                    "partner_id": contact.id,
+                    "groups_id": [Command.set([cls.env.ref("base.group_portal").id])],
+                }
+            )
+        )
 
     def login(self, user):
         self.authenticate(user.login, f"{user.login}-pw-123")
@@ -52,8 +63,9 @@ class TestSoftwareSubscriptionPortal(HttpCase, MsSoftwareSubscriptionCase):
 
     def detail(self, subscription, access_token=None):
         query = f"?access_token={access_token}" if access_token else ""
-        return self.url_open(f"/my/software-subscriptions/{subscription.id}{query}",
-                             allow_redirects=False)
+        return self.url_open(
+            f"/my/software-subscriptions/{subscription.id}{query}", allow_redirects=False
+        )
 
     # === CARD === #
 
@@ -96,8 +108,9 @@ class TestSoftwareSubscriptionPortal(HttpCase, MsSoftwareSubscriptionCase):
         page = self.url_open("/my/software-subscriptions?search_in=status&search=Expired")
         self.assertEqual(page.text.count("o_ms_software_subscription_row"), 1)
         self.assertIn(self.for_end_customer.access_url, page.text)
-        page = self.url_open("/my/software-subscriptions?search_in=status&search=active"
-                             "&sortby=date")
+        page = self.url_open(
+            "/my/software-subscriptions?search_in=status&search=active" "&sortby=date"
+        )
         self.assertEqual(page.text.count("o_ms_software_subscription_row"), 1)
         self.assertIn(self.own.access_url, page.text)
 
@@ -106,8 +119,12 @@ class TestSoftwareSubscriptionPortal(HttpCase, MsSoftwareSubscriptionCase):
     def assert_detail_shows_the_subscription(self, response, subscription):
         self.assertEqual(response.status_code, 200)
         self.assertTrue(subscription.ms_order_id and subscription.ms_order_alias)
-        for value in (subscription.name, subscription.ms_order_id, subscription.ms_order_alias,
-                      subscription.ms_product_id.name):
+        for value in (
+            subscription.name,
+            subscription.ms_order_id,
+            subscription.ms_order_alias,
+            subscription.ms_product_id.name,
+        ):
             self.assertIn(value, response.text)
 
     def test_detail_for_the_reseller_and_the_end_customer(self):
@@ -165,7 +182,8 @@ class TestSoftwareSubscriptionPortal(HttpCase, MsSoftwareSubscriptionCase):
         # start_tour logs in with the login as the password
         self.end_customer_user.sudo().password = self.end_customer_user.login
         try:
-            self.start_tour("/my", "ms_software_subscriptions_portal",
-                            login=self.end_customer_user.login)
+            self.start_tour(
+                "/my", "ms_software_subscriptions_portal", login=self.end_customer_user.login
+            )
         except unittest.SkipTest as skipped:
             self.fail(f"The portal tour did not run: {skipped}")

@@ -17,8 +17,9 @@ class TestSoftwareSubscriptionFlow(MsSoftwareSubscriptionCase):
         triennial = self.env.ref("ms_software_subscriptions.subscription_template_ms_triennial")
         self.assertEqual(self.annual.ms_subscription_template_id, annual)
         self.assertEqual(self.triennial.ms_subscription_template_id, triennial)
-        self.assertEqual((triennial.recurring_interval, triennial.recurring_rule_type),
-                         (3, "years"))
+        self.assertEqual(
+            (triennial.recurring_interval, triennial.recurring_rule_type), (3, "years")
+        )
 
     def test_confirmation_creates_one_subscription_per_line_without_calling_partner_center(self):
         self.simulator.requests_log(clear=True)
@@ -28,30 +29,35 @@ class TestSoftwareSubscriptionFlow(MsSoftwareSubscriptionCase):
         self.assertEqual(len(subscriptions), 2)
         by_product = {sub.ms_product_id: sub for sub in subscriptions}
         for product, template, unit in (
-                (self.annual, "subscription_template_ms_annual", "uom_annual"),
-                (self.triennial, "subscription_template_ms_triennial", "uom_triennial")):
+            (self.annual, "subscription_template_ms_annual", "uom_annual"),
+            (self.triennial, "subscription_template_ms_triennial", "uom_triennial"),
+        ):
             subscription = by_product[product]
             line = subscription.sale_subscription_line_ids
-            sale_line = order.order_line.filtered(lambda sol, product=product:
-                                                  sol.product_id == product)
+            sale_line = order.order_line.filtered(
+                lambda sol, product=product: sol.product_id == product
+            )
             self.assertTrue(subscription.ms_is_microsoft)
-            self.assertEqual(subscription.template_id,
-                             self.env.ref(f"ms_software_subscriptions.{template}"))
+            self.assertEqual(
+                subscription.template_id, self.env.ref(f"ms_software_subscriptions.{template}")
+            )
             self.assertEqual(subscription.pricelist_id, self.pricelists["ILS"])
             self.assertEqual(subscription.currency_id, self.ils)
             self.assertEqual(subscription.ms_end_customer_id, self.reseller)
             self.assertEqual(subscription.ms_sale_line_id, sale_line)
-            self.assertEqual(subscription.name,
-                             product.with_context(display_default_code=False).display_name)
+            self.assertEqual(
+                subscription.name, product.with_context(display_default_code=False).display_name
+            )
             self.assertEqual(subscription.stage_id.type, "in_progress")
-            self.assertEqual((subscription.ms_status, subscription.ms_sync_state),
-                             ("active", "pending"))
+            self.assertEqual(
+                (subscription.ms_status, subscription.ms_sync_state), ("active", "pending")
+            )
             self.assertTrue(subscription.ms_auto_renew)
             self.assertEqual(line.product_uom_id, self.env.ref(f"ms_catalogue_sync.{unit}"))
-            self.assertEqual((line.product_uom_qty, line.price_unit),
-                             (2, sale_line.price_unit))
-            self.assertEqual(line._prepare_account_move_line()["product_uom_id"],
-                             line.product_uom_id.id)
+            self.assertEqual((line.product_uom_qty, line.price_unit), (2, sale_line.price_unit))
+            self.assertEqual(
+                line._prepare_account_move_line()["product_uom_id"], line.product_uom_id.id
+            )
         provisionings = subscriptions.ms_provisioning_id
         self.assertEqual(len(provisionings), 2, "one order per billing cycle")
         self.assertEqual(set(provisionings.mapped("state")), {"pending"})
@@ -65,10 +71,10 @@ class TestSoftwareSubscriptionFlow(MsSoftwareSubscriptionCase):
         self.assertEqual(subscription.ms_sync_state, "synchronized")
         self.assertEqual(len(self.orders_of(provisioning)), 1)
         self.assertEqual(subscription.ms_order_id, self.orders_of(provisioning)[0]["id"])
-        self.assertEqual(subscription.ms_order_alias,
-                         self.orders_of(provisioning)[0]["alternateId"])
-        self.assertEqual(subscription.ms_subscription_id,
-                         provisioning.line_ids.ms_subscription_id)
+        self.assertEqual(
+            subscription.ms_order_alias, self.orders_of(provisioning)[0]["alternateId"]
+        )
+        self.assertEqual(subscription.ms_subscription_id, provisioning.line_ids.ms_subscription_id)
         self.assertTrue(subscription.ms_refresh_at, "the Software ID is read next")
         self.run_refresh()
         self.assertEqual(subscription.ms_software_id, subscription.ms_subscription_id)
@@ -118,8 +124,9 @@ class TestSoftwareSubscriptionFlow(MsSoftwareSubscriptionCase):
         self.assertEqual(subscription.ms_sync_state, "failed")
         self.assertTrue(subscription.ms_last_error)
         self.assertEqual(len(self.orders_of(provisioning)), 1, "the order exists already")
-        salesman = self.make_user("salesman.retry", "sales_team.group_sale_salesman",
-                                  "ms_csp_base.group_ms_csp_user")
+        salesman = self.make_user(
+            "salesman.retry", "sales_team.group_sale_salesman", "ms_csp_base.group_ms_csp_user"
+        )
         with self.assertRaises(AccessError):
             subscription.with_user(salesman).action_ms_retry()
         subscription.action_ms_retry()
@@ -156,8 +163,14 @@ class TestSoftwareSubscriptionFlow(MsSoftwareSubscriptionCase):
         period = self.order(order_subscription_id=subscription.id)
         period.action_confirm()
         self.assertFalse(self.subscriptions_of(period))
-        self.assertEqual(len(self.env["ms.csp.provisioning"].search(
-            [("res_model", "=", "sale.order"), ("res_id", "=", period.id)])), 0)
+        self.assertEqual(
+            len(
+                self.env["ms.csp.provisioning"].search(
+                    [("res_model", "=", "sale.order"), ("res_id", "=", period.id)]
+                )
+            ),
+            0,
+        )
 
     def test_auto_renew_default_on_both_sides_of_the_cut_off(self):
         subscription = self.subscriptions_of(self.confirmed())
