@@ -1,5 +1,6 @@
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import float_compare
 
 from ..const import TERM_PLANS
 
@@ -105,3 +106,61 @@ class SaleOrderLine(models.Model):
                         unit=unit.name,
                     )
                 )
+
+    # === LINES HANDED TO THE PROVISIONING ENGINE === #
+
+    def _ms_handed_over(self):
+        """Provisioning line of each of these lines handed to the engine: ``{line id: line}``."""
+        provisioning_lines = (
+            self.env["ms.csp.provisioning.line"]
+            .sudo()
+            .search([("res_model", "=", self._name), ("res_id", "in", self.ids)])
+        )
+        return {line.res_id: line for line in provisioning_lines}
+
+    def write(self, vals):
+        if "product_id" in vals or "product_uom_qty" in vals:
+            self._ms_check_handed_over_change(vals)
+        return super().write(vals)
+
+    def _ms_check_handed_over_change(self, vals):
+        """A line handed to the engine keeps its product and quantity, whatever the order's state
+        (a cancelled order set back to quotation too): its provisioning, retried, orders them."""
+        microsoft = self._ms_microsoft_lines()
+        handed = microsoft._ms_handed_over() if microsoft else {}
+        digits = self.env["decimal.precision"].precision_get("Product Unit of Measure")
+        for line in microsoft.filtered(lambda line: line.id in handed):
+            new_product = "product_id" in vals and vals["product_id"] != line.product_id.id
+            new_quantity = "product_uom_qty" in vals and float_compare(
+                vals["product_uom_qty"], line.product_uom_qty, precision_digits=digits
+            )
+            if new_product or new_quantity:
+                provisioning = handed[line.id].provisioning_id
+                raise UserError(
+                    self.env._(
+                        "%(product)s on %(order)s was handed to the Microsoft provisioning "
+                        "%(provisioning)s for %(quantity)s: its product and quantity can no "
+                        "longer change, that provisioning orders them. Retry it as it is, or sell "
+                        "another quantity on a new line.",
+                        product=line.product_id.display_name,
+                        order=line.order_id.name,
+                        provisioning=provisioning.name,
+                        quantity=int(line.product_uom_qty),
+                    )
+                )
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_handed_over(self):
+        microsoft = self._ms_microsoft_lines()
+        handed = microsoft._ms_handed_over() if microsoft else {}
+        if handed:
+            line = microsoft.filtered(lambda line: line.id in handed)[:1]
+            raise UserError(
+                self.env._(
+                    "%(product)s on %(order)s cannot be deleted: it was handed to the Microsoft "
+                    "provisioning %(provisioning)s, which orders it.",
+                    product=line.product_id.display_name,
+                    order=line.order_id.name,
+                    provisioning=handed[line.id].provisioning_id.name,
+                )
+            )

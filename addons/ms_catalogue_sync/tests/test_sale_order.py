@@ -176,6 +176,25 @@ class TestMicrosoftSaleOrder(MsCspCatalogueCase):
             order._action_cancel()
         self.assertEqual(order.state, "sale")
 
+    def test_a_line_refused_before_any_cart_keeps_what_its_provisioning_orders(self):
+        order = self.order(quantity=2)
+        order.action_confirm()
+        order._ms_create_provisionings(order.order_line)  # unless a selling addon did
+        provisioning = order.order_line._ms_handed_over()[order.order_line.id].provisioning_id
+        provisioning.write({"state": "failed", "failed_step": "pending"})  # refused, no cart
+        order._action_cancel()  # nothing was ordered: the order may be cancelled
+        order.action_draft()
+        with self.assertRaisesRegex(
+            UserError, f"handed to the Microsoft provisioning " f"{provisioning.name} for 2"
+        ):
+            order.order_line.product_uom_qty = 5
+        with self.assertRaisesRegex(UserError, "cannot be deleted"):
+            order.order_line.unlink()
+        order.order_line.product_uom_qty = 2  # the same quantity is no change
+        order.action_confirm()
+        self.assertFalse(order._ms_create_provisionings(order.order_line), "never handed twice")
+        self.assertEqual(provisioning.line_ids.quantity, 2)
+
     def test_the_end_customer_of_a_confirmed_order_stays(self):
         order = self.order()
         order.action_confirm()
