@@ -30,17 +30,14 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
-import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / ".local"
 VENV = ROOT / ".venv"
 ADDONS = ROOT / "addons"
-OCA_ADDONS = LOCAL / "oca-addons"
 LOGS = LOCAL / "logs"
 SUITE_MODULES = (
     "ms_csp_base",
@@ -277,46 +274,29 @@ def link_odoo_into_venv(odoo_src):
 
 
 def ensure_oca_addons():
-    """Unpack the pinned OCA wheels into ``.local/oca-addons``.
+    """Install the pinned OCA addons as OCA ships them: ``pip install --no-deps`` of their wheels.
 
-    The wheels declare a dependency on an ``odoo`` distribution no index provides: unpack, no pip.
+    They land in ``odoo/addons`` of the virtual environment's site-packages (``oca_addons_dir``),
+    which the Odoo configuration puts on the addons path. ``--no-deps``: their dependency on an
+    ``odoo`` distribution, which no index provides, is met by the Odoo tree.
     """
-    OCA_ADDONS.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(LOCAL / "oca-addons", ignore_errors=True)  # where earlier set-ups unpacked them
     for module, requirement in OCA_WHEELS.items():
-        stamp = OCA_ADDONS / f".{module}.version"
+        stamp = VENV / f".oca-{module}"
         if (
-            (OCA_ADDONS / module / "__manifest__.py").exists()
+            (oca_addons_dir() / module / "__manifest__.py").exists()
             and stamp.exists()
             and stamp.read_text() == requirement
         ):
             continue
-        with tempfile.TemporaryDirectory() as tmp:
-            run(
-                [
-                    venv_python(),
-                    "-m",
-                    "pip",
-                    "download",
-                    "--quiet",
-                    "--no-deps",
-                    "--only-binary=:all:",
-                    "-d",
-                    tmp,
-                    requirement,
-                ]
-            )
-            wheel = next(Path(tmp).glob("*.whl"))
-            prefix = f"odoo/addons/{module}/"
-            target = OCA_ADDONS / module
-            shutil.rmtree(target, ignore_errors=True)
-            with zipfile.ZipFile(wheel) as archive:
-                for member in archive.namelist():
-                    if member.startswith(prefix) and not member.endswith("/"):
-                        dest = target / member[len(prefix) :]
-                        dest.parent.mkdir(parents=True, exist_ok=True)
-                        dest.write_bytes(archive.read(member))
+        run([venv_python(), "-m", "pip", "install", "--quiet", "--no-deps", requirement])
         stamp.write_text(requirement)
-        say(f"OCA addon {module} unpacked from {requirement}")
+        say(f"OCA addon {module} installed ({requirement})")
+
+
+def oca_addons_dir():
+    """Where pip puts addons packaged as OCA does (``odoo/addons`` of the site-packages)."""
+    return venv_site_packages() / "odoo" / "addons"
 
 
 # === POSTGRESQL ============================================================ #
@@ -517,7 +497,7 @@ def write_odoo_conf(odoo_src, pg, http_port, extra=None):
     parser = configparser.ConfigParser(interpolation=None)
     parser.read(ROOT / "odoo.conf")
     options = parser["options"]
-    addons = [*odoo_addons_dirs(odoo_src), OCA_ADDONS, ADDONS]
+    addons = [*odoo_addons_dirs(odoo_src), oca_addons_dir(), ADDONS]
     options.update(
         {
             "addons_path": ",".join(str(p) for p in addons),
