@@ -766,14 +766,28 @@ def stop_on_signals():
 
 
 def run_lint():
-    """ruff (lint and format), pylint-odoo and oca-checks-odoo-module; returns the number of
-    failing tools."""
-    banner("Lint: ruff check, ruff format --check, pylint-odoo, oca-checks-odoo-module")
+    """ruff (lint and format), manifestoo, pylint-odoo and oca-checks-odoo-module; returns the
+    number of failing tools."""
+    banner("Lint: ruff check and format, manifestoo, pylint-odoo, oca-checks-odoo-module")
     bin_dir = VENV / "bin"
     addons = sorted(str(p.parent) for p in ADDONS.glob("*/__manifest__.py"))
+    # licences compatible with the dependencies', development status no higher than theirs
+    manifestoo = [
+        bin_dir / "manifestoo",
+        "--addons-path-python",
+        venv_python(),
+        "--addons-path",
+        oca_addons_dir(),
+        "--select-addons-dir",
+        ADDONS,
+        "--odoo-series",
+        "18.0",
+    ]
     checks = [
         [bin_dir / "ruff", "check", ROOT],
         [bin_dir / "ruff", "format", "--check", ROOT],
+        [*manifestoo, "check-licenses"],
+        [*manifestoo, "check-dev-status"],
         [bin_dir / "pylint", "--rcfile", ROOT / ".pylintrc", *addons],
         [bin_dir / "oca-checks-odoo-module", *addons],
     ]

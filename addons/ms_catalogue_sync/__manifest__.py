@@ -7,6 +7,7 @@
     "website": "https://github.com/ms-csp-odoo/ms-csp-suite",
     "author": "Microsoft CSP suite contributors",
     "license": "AGPL-3",
+    "development_status": "Beta",
     "depends": ["ms_csp_base"],
     "external_dependencies": {"python": ["msal", "requests", "ms-csp-partner-center"]},
     "data": [
