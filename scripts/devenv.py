@@ -766,8 +766,8 @@ def stop_on_signals():
 
 
 def run_lint():
-    """ruff (lint and format), manifestoo, pylint-odoo and oca-checks-odoo-module; returns the
-    number of failing tools."""
+    """ruff (lint and format), the generated READMEs, manifestoo, pylint-odoo and
+    oca-checks-odoo-module; returns the number of failing tools."""
     banner("Lint: ruff check and format, manifestoo, pylint-odoo, oca-checks-odoo-module")
     bin_dir = VENV / "bin"
     addons = sorted(str(p.parent) for p in ADDONS.glob("*/__manifest__.py"))
@@ -786,6 +786,7 @@ def run_lint():
     checks = [
         [bin_dir / "ruff", "check", ROOT],
         [bin_dir / "ruff", "format", "--check", ROOT],
+        [venv_python(), ROOT / "scripts" / "readme.py", "--check"],
         [*manifestoo, "check-licenses"],
         [*manifestoo, "check-dev-status"],
         [bin_dir / "pylint", "--rcfile", ROOT / ".pylintrc", *addons],
