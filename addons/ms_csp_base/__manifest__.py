@@ -9,7 +9,7 @@
     "license": "AGPL-3",
     "development_status": "Beta",
     "depends": ["sale", "mail"],
-    "external_dependencies": {"python": ["msal", "requests", "ms-csp-partner-center"]},
+    "external_dependencies": {"python": ["ms-csp-partner-center"]},
     "data": [
         "security/ms_csp_security.xml",
         "security/ir.model.access.csv",
