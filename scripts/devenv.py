@@ -192,6 +192,20 @@ def ensure_browser():
         say("WARNING: Chromium is missing and could not be installed: browser tests will fail")
 
 
+def ensure_wkhtmltopdf():
+    """wkhtmltopdf, which Odoo prints quotations and invoices as PDF with (Debian's package),
+    when missing and we may install it; otherwise say how."""
+    if shutil.which("wkhtmltopdf"):
+        return
+    say("installing wkhtmltopdf (PDF quotations and invoices)")
+    if not apt_install(["wkhtmltopdf"]):
+        say(
+            "WARNING: wkhtmltopdf is missing: Odoo cannot print PDF reports. Install it "
+            "(Debian/Ubuntu: apt-get install wkhtmltopdf; Odoo recommends the 0.12.6 build with "
+            "patched Qt from github.com/wkhtmltopdf/packaging/releases)"
+        )
+
+
 def system_packages_for_builds(requirement_text):
     """Install the C headers some pinned packages build against, when we may (root + apt)."""
     needs = {}
@@ -704,6 +718,7 @@ def cmd_run(_args):
     odoo_src, reason = setup()
     if not odoo_src:
         raise SetupError(f"`make run` needs Odoo 18.0: {reason}. Set ODOO_SRC to an Odoo 18 tree.")
+    ensure_wkhtmltopdf()
     pg = Postgres()
     simulator = SimulatorProcess(int(os.environ.get("MS_CSP_SIM_PORT", "8770")))
     http_port = int(os.environ.get("MS_CSP_HTTP_PORT", "8069"))
