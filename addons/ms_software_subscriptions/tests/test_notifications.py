@@ -1,5 +1,7 @@
 from datetime import timedelta
 
+from freezegun import freeze_time
+
 from odoo import fields
 from odoo.tests import tagged
 
@@ -134,6 +136,20 @@ class TestNotifications(MsSoftwareSubscriptionCase, MailCase):
         with self.mock_mail_gateway():
             self.assertEqual(self.run_reminders(), 0)
         self.assertFalse(self._new_mails)
+
+    def test_the_reminder_falls_due_30_days_before_the_expiration_date(self):
+        subscription = self.expiring_subscription()
+        subscription.with_context(
+            ms_auto_renew_no_push=True
+        ).ms_software_expiration_date = "2031-12-31"
+        with self.mock_mail_gateway():
+            with freeze_time("2031-11-30"):  # 31 days before
+                self.assertEqual(self.run_reminders(), 0)
+            with freeze_time("2031-12-01"):  # 30 days before
+                self.assertEqual(self.run_reminders(), 1)
+            with freeze_time("2032-01-01"):  # expired: nothing more to remind
+                self.assertEqual(self.run_reminders(), 0)
+        self.assertEqual(len(self._new_mails), 1)
 
     def test_no_reminder_when_switched_off(self):
         self.switch(PARAM_NOTIFY_EXPIRY_REMINDER, False)
