@@ -27,7 +27,11 @@ class SaleOrder(models.Model):
 
     @api.depends("partner_id")
     def _compute_ms_end_customer_id(self):
+        origins = self._origin.filtered("id")
+        handed_over = origins._ms_handed_over_orders() if origins else origins
         for order in self:
+            if order._origin in handed_over:
+                continue  # the tenant its provisioning orders for
             if not order.ms_end_customer_id or order.state in ("draft", "sent"):
                 order.ms_end_customer_id = order.partner_id.commercial_partner_id
 
@@ -43,9 +47,13 @@ class SaleOrder(models.Model):
         self._ms_reprice()
 
     def write(self, vals):
+        handed_over = self._ms_handed_over_orders() if "ms_end_customer_id" in vals else self
         if "ms_end_customer_id" in vals and self.filtered(
-            lambda order: order.state not in ("draft", "sent")
-            and order.ms_has_microsoft_lines
+            lambda order: (
+                order.state not in ("draft", "sent")
+                and order.ms_has_microsoft_lines
+                or order in handed_over
+            )
             and order.ms_end_customer_id.id != vals["ms_end_customer_id"]
         ):
             raise UserError(
@@ -58,6 +66,25 @@ class SaleOrder(models.Model):
         if "ms_end_customer_id" in vals or "currency_id" in vals or "pricelist_id" in vals:
             self.filtered(lambda order: order.state in ("draft", "sent"))._ms_reprice()
         return result
+
+    def _ms_handed_over_orders(self):
+        """These orders that have a line handed to the provisioning engine (a cancelled order
+        set back to quotation included): their end customer is the tenant it orders for."""
+        handed = self.order_line._ms_handed_over()
+        return self.order_line.filtered(lambda line: line.id in handed).order_id
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_handed_over(self):
+        """Deleting an order deletes its lines without their own checks: refuse it here."""
+        handed_over = self._ms_handed_over_orders()
+        if handed_over:
+            raise UserError(
+                self.env._(
+                    "%s cannot be deleted: Microsoft products of it were handed to the "
+                    "provisioning engine.",
+                    ", ".join(handed_over.mapped("name")),
+                )
+            )
 
     def _ms_reprice(self):
         """Give every Microsoft line the exact price for the end customer (draft orders)."""

@@ -190,10 +190,28 @@ class TestMicrosoftSaleOrder(MsCspCatalogueCase):
             order.order_line.product_uom_qty = 5
         with self.assertRaisesRegex(UserError, "cannot be deleted"):
             order.order_line.unlink()
+        with self.assertRaisesRegex(UserError, "cannot be deleted"):
+            order.unlink()
+        with self.assertRaisesRegex(UserError, "cannot change"):  # the tenant it orders for
+            order.ms_end_customer_id = self.german
+        order.partner_id = self.german  # a new ordering company keeps the end customer
+        self.assertEqual(order.ms_end_customer_id, self.reseller)
+        order.partner_id = self.reseller
         order.order_line.product_uom_qty = 2  # the same quantity is no change
         order.action_confirm()
         self.assertFalse(order._ms_create_provisionings(order.order_line), "never handed twice")
         self.assertEqual(provisioning.line_ids.quantity, 2)
+
+    def test_a_provisioning_whose_order_is_gone_is_not_retried(self):
+        order = self.order()
+        order.action_confirm()
+        order._ms_create_provisionings(order.order_line)
+        provisioning = order.order_line._ms_handed_over()[order.order_line.id].provisioning_id
+        # its document removed behind Odoo's back (a database clean-up, another module)
+        provisioning.write({"state": "failed", "failed_step": "pending", "res_id": 2**31 - 1})
+        with self.assertRaisesRegex(UserError, "no longer exists"):
+            provisioning.action_retry()
+        self.assertEqual(provisioning.state, "failed")
 
     def test_the_end_customer_of_a_confirmed_order_stays(self):
         order = self.order()

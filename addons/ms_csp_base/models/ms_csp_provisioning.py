@@ -388,6 +388,17 @@ class MsCspProvisioning(models.Model):
         failed = self.filtered(lambda provisioning: provisioning.state == "failed")
         if not failed:
             raise UserError(self.env._("Only failed provisionings can be retried."))
+        gone = failed.filtered(
+            lambda provisioning: provisioning.res_model and not provisioning._ms_source_record()
+        )
+        if gone:
+            raise UserError(
+                self.env._(
+                    "%s: the document it was ordered for no longer exists; nothing is ordered "
+                    "for it.",
+                    ", ".join(gone.mapped("name")),
+                )
+            )
         cancelled = failed.filtered(
             lambda provisioning: getattr(provisioning._ms_source_record(), "state", None)
             == "cancel"
