@@ -150,13 +150,15 @@ class SaleSubscription(models.Model):
 
     def _ms_values_from_subscription(self, subscription):
         """Partner Center's auto-renew is the truth (it may be changed there, or have been set
-        before Odoo knew the subscription), unless a change made in Odoo is on its way."""
+        before Odoo knew the subscription), unless a change made in Odoo is on its way or could
+        not be sent (shown as an error until sent again)."""
         values = super()._ms_values_from_subscription(subscription)
         answered = subscription.auto_renew_enabled
         if (
             answered is not None
             and answered != self.ms_auto_renew
             and not self.ms_auto_renew_push_at
+            and not self.ms_auto_renew_error  # a change Odoo could not send is still Odoo's
         ):
             values["ms_auto_renew"] = answered
         return values
