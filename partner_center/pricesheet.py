@@ -517,7 +517,11 @@ class _Presence:
 
     def unpriced(self, cells: list[str]) -> bool:
         """Whether a row, counted against the header, is in a currency nobody prices."""
-        return len(cells) == self.width and cells[self.currency_position].strip() not in self.priced
+        if len(cells) != self.width:
+            return False
+        currency = cells[self.currency_position].strip()
+        # an unreadable currency cell might be one that is priced: never skipped
+        return bool(_is_currency_code(currency)) and currency not in self.priced
 
     def tell(self, row: PriceRow, cells: list[str]) -> None:
         """Note a yielded row: the later rows it makes redundant can be passed over."""

@@ -383,3 +383,11 @@ def test_a_header_with_an_unnamed_column_is_reported_on_the_header_line():
         list(iter_price_rows(lines))
     assert (caught.value.row, caught.value.column) == (1, f"column {len(SOFTWARE_HEADER) + 1}")
     assert "header" in str(caught.value)
+
+
+@pytest.mark.parametrize("currency", ["eur", ""])
+def test_a_row_whose_currency_cannot_be_read_is_never_skipped(currency):
+    cells = [software_row(currency="EUR"), software_row(currency=currency)]
+    with pytest.raises(MalformedDataError) as caught:
+        list(iter_price_rows(sheet_lines(cells), priced_currencies={"EUR"}, skipped=[]))
+    assert (caught.value.row, caught.value.column) == (3, "Currency")
