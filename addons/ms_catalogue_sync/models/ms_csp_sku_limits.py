@@ -23,6 +23,7 @@ _logger = logging.getLogger(__name__)
 
 LIMITS_CRON_XMLID = "ms_catalogue_sync.cron_ms_csp_sku_limits"
 LIMITS_REFRESH = timedelta(days=30)
+NOT_LISTED_RETRY = timedelta(days=1)
 RETRY_BASE = 300  # seconds; a failed read is tried again after this, doubled up to a day
 RETRY_MAX = 24 * 3600
 
@@ -61,8 +62,13 @@ class MsCspSku(models.Model):
         return self._ms_job_process(commit=commit, **budget)
 
     def _ms_job_due_sql(self):
+        # Not while a sync of the instance waits or runs: it writes the same SKU rows, and one
+        # of the two transactions would fail on the other's update. Nor for archived instances.
         return SQL(
-            "catalog_status != %s AND limits_next_read <= %s",
+            """catalog_status != %s AND limits_next_read <= %s
+               AND instance_id IN (SELECT id FROM ms_csp_instance WHERE active)
+               AND instance_id NOT IN (
+                   SELECT instance_id FROM ms_csp_sync_run WHERE state IN ('queued', 'running'))""",
             CATALOG_STATUS_RETIRED,
             fields.Datetime.now(),
         )
@@ -107,10 +113,17 @@ class MsCspSku(models.Model):
         now = fields.Datetime.now()
         for sku in self | siblings:
             found = listed.get(sku.ms_sku_ref)
+            if not found:
+                # not listed in that market (yet): the limits stay unknown, read again tomorrow
+                _logger.info(
+                    "SKU %s: not listed in %s; quantity limits read later", sku.code, country
+                )
+                sku.write({"limits_next_read": now + NOT_LISTED_RETRY})
+                continue
             sku.write(
                 {
-                    "minimum_quantity": (found.minimum_quantity or 0) if found else 0,
-                    "maximum_quantity": (found.maximum_quantity or 0) if found else 0,
+                    "minimum_quantity": found.minimum_quantity or 0,
+                    "maximum_quantity": found.maximum_quantity or 0,
                     "limits_read_date": now,
                     "limits_next_read": now + LIMITS_REFRESH,
                     "limits_failures": 0,
