@@ -4,8 +4,8 @@ As OCA repositories do: the fragments (``DESCRIPTION``, ``INSTALL``, ``CONFIGURE
 ``ROADMAP``, ``CONTRIBUTORS``, as Markdown) and the manifest are the source; ``README.rst`` and
 the HTML page of the Apps listing are generated and never edited by hand.
 
-    python3 scripts/readme.py           write them
-    python3 scripts/readme.py --check   exit 1 when one is not what the fragments give (make lint)
+    .venv/bin/python scripts/readme.py           write them
+    .venv/bin/python scripts/readme.py --check   exit 1 when one is stale (make lint)
 
 The Markdown of the fragments is the simple kind (paragraphs, lists, emphasis, code, links); it
 is turned into reStructuredText here. The HTML page needs docutils (Odoo's requirements carry it):
@@ -130,7 +130,9 @@ def index_html(rst):
         "output_encoding": "unicode",
         "doctitle_xform": True,
     }
-    return publish_string(rst, writer_name="html4css1", settings_overrides=settings)
+    html = publish_string(rst, writer_name="html4css1", settings_overrides=settings)
+    # the same page whatever docutils' version: no generator line
+    return re.sub(r'<meta name="generator" content="[^"]*" />\n', "", html)
 
 
 def outputs(addon):
@@ -150,6 +152,8 @@ def main(argv=None):
     parser.add_argument("--check", action="store_true", help="compare, write nothing")
     args = parser.parse_args(argv)
     stale = []
+    if index_html("x") is None:
+        print("docutils is missing: static/description/index.html is neither made nor checked")
     for manifest in sorted(ADDONS.glob("*/__manifest__.py")):
         for path, text in outputs(manifest.parent).items():
             current = path.read_text() if path.exists() else None
@@ -162,7 +166,7 @@ def main(argv=None):
     for path in stale:
         print(f"{'stale' if args.check else 'written'}: {path}")
     if args.check and stale:
-        print("Run `python3 scripts/readme.py` to make them from the readme/ fragments.")
+        print("Run `.venv/bin/python scripts/readme.py` (Odoo's pinned docutils) to make them.")
         return 1
     return 0
 
