@@ -3,6 +3,7 @@ from unittest.mock import patch
 from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import JsonRpcException, tagged
+from odoo.tools import mute_logger
 
 from partner_center import PartnerCenterClient
 from partner_center.config import DEFAULT_API_BASE_URL, DEFAULT_LOGIN_HOST
@@ -32,6 +33,7 @@ class TestCredentialsSecurity(CaptureRpcCase):
             "csp.manager", "ms_csp_base.group_ms_csp_manager", "sales_team.group_sale_salesman"
         )
 
+    @mute_logger("odoo.http")  # the access error it provokes is expected
     def test_salesman_with_crafted_context_gets_access_error_and_nothing_is_sent(self):
         with (
             patch.object(PartnerCenterClient, "products", autospec=True) as products,
@@ -68,6 +70,7 @@ class TestCredentialsSecurity(CaptureRpcCase):
         )
         self.assertEqual(self.capture.connections, 0)
 
+    @mute_logger("odoo.http")  # the access error it provokes is expected
     def test_manager_cannot_read_or_write_credentials_or_tenant(self):
         for field, value in (
             ("client_secret", "x"),

@@ -23,6 +23,9 @@ from partner_center.client import order_marker
 
 from .common import MsCspSimulatorCase
 
+# the Partner Center failures these tests provoke are logged there, and expected
+INSTANCE_LOGGER = "odoo.addons.ms_csp_base.models.ms_csp_instance"
+
 US_TENANT = "0c5a0001-5e1c-4a11-9000-00000000c001"
 CRON = "ms_csp_base.cron_ms_csp_provisioning"
 FINAL_STATES = ("fulfilled", "failed")
@@ -333,6 +336,7 @@ class TestProvisioningFailures(ProvisioningCase):
         self.assertEqual(activity.user_id, user)
         self.assertFalse(self._orders_of(provisioning))
 
+    @mute_logger(INSTANCE_LOGGER)
     def test_revoked_consent_fails_and_flags_the_instance(self):
         self.simulator.revoke_refresh_tokens()
         provisioning = self._provisioning()

@@ -1,6 +1,7 @@
 from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import JsonRpcException, TransactionCase, tagged
+from odoo.tools import mute_logger
 
 from odoo.addons.ms_catalogue_sync.tests.common import MsCspCatalogueCase
 from odoo.addons.ms_csp_base.tests.capture import CaptureRpcCase
@@ -99,6 +100,7 @@ class TestEndpointFieldsOverRpc(CaptureRpcCase):
         )
         cls.manager = cls._user("rpc.csp.manager", "ms_csp_base.group_ms_csp_manager")
 
+    @mute_logger("odoo.http")  # the access error it provokes is expected
     def test_manager_writing_endpoint_fields_over_rpc_is_refused_and_nothing_is_sent(self):
         for values in (
             {"simulator_url": self.capture.url},
