@@ -131,8 +131,10 @@ def index_html(rst):
         "doctitle_xform": True,
     }
     html = publish_string(rst, writer_name="html4css1", settings_overrides=settings)
-    # the same page whatever docutils' version: no generator line
-    return re.sub(r'<meta name="generator" content="[^"]*" />\n', "", html)
+    # the same page whatever docutils' version (no generator line), and no XML declaration:
+    # Odoo reads the page as HTML and warns about one
+    html = re.sub(r'<meta name="generator" content="[^"]*" />\n', "", html)
+    return re.sub(r"^<\?xml [^>]*\?>\n", "", html)
 
 
 def outputs(addon):
