@@ -113,20 +113,12 @@ class SaleOrder(models.Model):
     def _action_cancel(self):
         """Refuse to cancel an order whose Microsoft lines went to Partner Center (or are on
         their way): cancelling in Odoo would leave the Microsoft orders placed and billed."""
-        handed_over = (
-            self.env["ms.csp.provisioning.line"]
-            .sudo()
-            .search(
-                [
-                    ("res_model", "=", "sale.order.line"),
-                    ("res_id", "in", self.order_line._ms_microsoft_lines().ids),
-                    # refused before any cart was checked out: nothing can have been ordered
-                    "|",
-                    ("provisioning_id.state", "!=", "failed"),
-                    ("provisioning_id.failed_step", "!=", "pending"),
-                ]
-            )
-        )
+        handed_over = self.env["ms.csp.provisioning.line"].sudo()
+        for provisioning_line in self.order_line._ms_microsoft_lines()._ms_handed_over().values():
+            provisioning = provisioning_line.provisioning_id
+            # refused before any cart was checked out: nothing can have been ordered
+            if not (provisioning.state == "failed" and provisioning.failed_step == "pending"):
+                handed_over |= provisioning_line
         if handed_over:
             orders = self.env["sale.order.line"].browse(handed_over.mapped("res_id")).order_id
             raise UserError(
@@ -151,17 +143,7 @@ class SaleOrder(models.Model):
         :return: the provisioning records (sudo)
         """
         groups = defaultdict(lambda: self.env["sale.order.line"])
-        provisioned = set(
-            self.env["ms.csp.provisioning.line"]
-            .sudo()
-            .search(
-                [
-                    ("res_model", "=", "sale.order.line"),
-                    ("res_id", "in", lines.ids),
-                ]
-            )
-            .mapped("res_id")
-        )
+        provisioned = lines._ms_handed_over()
         for line in lines.filtered(lambda line: line.id not in provisioned):
             # a line handed over once (an order confirmed again) is never ordered twice
             key = (line.order_id, line.product_id.ms_instance_id, line._ms_billing_cycle())

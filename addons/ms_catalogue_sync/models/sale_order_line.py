@@ -129,25 +129,32 @@ class SaleOrderLine(models.Model):
         microsoft = self._ms_microsoft_lines()
         handed = microsoft._ms_handed_over() if microsoft else {}
         digits = self.env["decimal.precision"].precision_get("Product Unit of Measure")
-        for line in microsoft.filtered(lambda line: line.id in handed):
-            new_product = "product_id" in vals and vals["product_id"] != line.product_id.id
-            new_quantity = "product_uom_qty" in vals and float_compare(
-                vals["product_uom_qty"], line.product_uom_qty, precision_digits=digits
-            )
-            if new_product or new_quantity:
-                provisioning = handed[line.id].provisioning_id
-                raise UserError(
-                    self.env._(
-                        "%(product)s on %(order)s was handed to the Microsoft provisioning "
-                        "%(provisioning)s for %(quantity)s: its product and quantity can no "
-                        "longer change, that provisioning orders them. Retry it as it is, or sell "
-                        "another quantity on a new line.",
-                        product=line.product_id.display_name,
-                        order=line.order_id.name,
-                        provisioning=provisioning.name,
-                        quantity=int(line.product_uom_qty),
-                    )
+        changed = microsoft.filtered(
+            lambda line: line.id in handed
+            and (
+                "product_id" in vals
+                and vals["product_id"] != line.product_id.id
+                or "product_uom_qty" in vals
+                and float_compare(
+                    vals["product_uom_qty"], line.product_uom_qty, precision_digits=digits
                 )
+            )
+        )[:1]
+        if changed:
+            raise UserError(changed._ms_locked_change_message(handed[changed.id].provisioning_id))
+
+    def _ms_locked_change_message(self, provisioning):
+        """Why this handed-over line keeps its product and quantity (the selling addons may say
+        it in their own terms)."""
+        return self.env._(
+            "%(product)s on %(order)s was handed to the Microsoft provisioning %(provisioning)s "
+            "for %(quantity)s: its product and quantity can no longer change, that provisioning "
+            "orders them. Retry it as it is, or sell another quantity on a new line.",
+            product=self.product_id.display_name,
+            order=self.order_id.name,
+            provisioning=provisioning.name,
+            quantity=int(self.product_uom_qty),
+        )
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_handed_over(self):

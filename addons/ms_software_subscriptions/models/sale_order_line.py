@@ -1,11 +1,7 @@
 from odoo import Command, api, models
 from odoo.exceptions import UserError
-from odoo.tools import float_compare
 
 from odoo.addons.ms_catalogue_sync.const import KIND_SOFTWARE_SUBSCRIPTION
-
-# What Partner Center cannot change on a software subscription once ordered
-LOCKED_FIELDS = ("product_id", "product_uom_qty")
 
 
 class SaleOrderLine(models.Model):
@@ -54,33 +50,14 @@ class SaleOrderLine(models.Model):
             )
         return lines
 
-    def write(self, vals):
-        if any(field in vals for field in LOCKED_FIELDS):
-            self._ms_check_locked_change(vals)
-        return super().write(vals)
-
-    def _ms_check_locked_change(self, vals):
-        """Refuse a new product or quantity on a confirmed software-subscription line: Partner
-        Center supports no upgrade, downgrade or quantity change of a software subscription."""
-        digits = self.env["decimal.precision"].precision_get("Product Unit of Measure")
-        for line in self._ms_software_subscription_lines():
-            if line.order_id.state != "sale":
-                continue
-            new_product = "product_id" in vals and vals["product_id"] != line.product_id.id
-            new_quantity = (
-                "product_uom_qty" in vals
-                and float_compare(
-                    vals["product_uom_qty"], line.product_uom_qty, precision_digits=digits
-                )
-                != 0
-            )
-            if new_product or new_quantity:
-                raise UserError(
-                    self.env._(
-                        "%(product)s on %(order)s is a confirmed Microsoft software subscription: "
-                        "Microsoft supports no upgrade, downgrade or quantity change of software "
-                        "subscriptions. Sell another subscription on a new quotation instead.",
-                        product=line.product_id.display_name,
-                        order=line.order_id.name,
-                    )
-                )
+    def _ms_locked_change_message(self, provisioning):
+        """A confirmed software subscription says why in Microsoft's terms."""
+        if not self._ms_software_subscription_lines() or self.order_id.state != "sale":
+            return super()._ms_locked_change_message(provisioning)
+        return self.env._(
+            "%(product)s on %(order)s is a confirmed Microsoft software subscription: "
+            "Microsoft supports no upgrade, downgrade or quantity change of software "
+            "subscriptions. Sell another subscription on a new quotation instead.",
+            product=self.product_id.display_name,
+            order=self.order_id.name,
+        )

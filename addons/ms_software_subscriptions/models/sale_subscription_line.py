@@ -4,7 +4,8 @@ from odoo.tools import float_compare
 
 from odoo.addons.ms_catalogue_sync.const import KIND_SOFTWARE_SUBSCRIPTION
 
-from .sale_order_line import LOCKED_FIELDS
+# What Partner Center cannot change on a software subscription once ordered
+LOCKED_FIELDS = ("product_id", "product_uom_qty")
 
 
 class SaleSubscriptionLine(models.Model):
