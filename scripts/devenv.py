@@ -176,11 +176,6 @@ def apt_install(packages):
 
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-# Odoo turns a missing or broken browser into a skipped test ("skipped <test> : <reason>")
-BROWSER_SKIPS = re.compile(
-    r"skipped .* : (Chrome executable not found|websocket-client module "
-    r"is not installed|.*[Cc]hrome)"
-)
 
 
 def ensure_browser():
@@ -856,73 +851,42 @@ def odoo_test_modules():
     }
 
 
-ODOO_TEST_START = re.compile(r"odoo\.addons\.(\w+)\.tests\.\w+: Starting (\w+)\.(\w+)")
-ODOO_TEST_FAIL = re.compile(r"(?:ERROR|FAIL): (\w+)\.(\w+)")
-ODOO_RESULT = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests")
 ODOO_ERROR_LINE = re.compile(r"^\S+ \S+ \d+ (ERROR|CRITICAL) ")
+# pytest's log file in Odoo's log format, so that the same ERROR gate reads both logs
+PYTEST_LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
 
 
 def run_odoo_tests(odoo_src):
-    """Install the suite's addons in a fresh database and run their tests with Odoo's runner.
+    """Install the suite's addons in a fresh database, then run their tests with pytest-odoo
+    (HTTP cases and tours included); counts come from pytest's JUnit XML report.
 
     :return: (passed, failed, ok)
     """
-    banner(f"Odoo integration tests: fresh database {TEST_DATABASE}, real PostgreSQL")
+    banner(f"Odoo integration tests: fresh database {TEST_DATABASE}, real PostgreSQL, pytest-odoo")
     pg = Postgres()
     try:
         pg.start()
-        http_port = free_port(8169)
-        conf = write_odoo_conf(odoo_src, pg, http_port)
+        conf = write_odoo_conf(odoo_src, pg, free_port(8169))
         pg.drop_database(TEST_DATABASE)
-        log_path = LOGS / "odoo-tests.log"
-        tags = ",".join(f"/{m}" for m in SUITE_MODULES)
-        cmd = odoo_cmd(
+        install_log, test_log = LOGS / "odoo-install.log", LOGS / "odoo-tests.log"
+        install = odoo_cmd(
             conf,
             "-d",
             TEST_DATABASE,
             "-i",
             ",".join(SUITE_MODULES),
-            "--test-enable",
-            "--test-tags",
-            tags,
             "--stop-after-init",
-            "--log-level=test",
+            "--log-level=info",
+            "--no-http",
         )
-        say(f"$ {' '.join(str(c) for c in cmd)}  (full log: {log_path})")
-        per_module, failures, summary = {m: 0 for m in SUITE_MODULES}, set(), None
-        browser_skips, error_lines = 0, []
-        with (
-            log_path.open("w") as log,
-            subprocess.Popen(
-                [str(c) for c in cmd],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                cwd=ROOT,
-            ) as proc,
-        ):
-            for line in proc.stdout:
-                log.write(line)
-                if (
-                    " ERROR " in line
-                    or " CRITICAL " in line
-                    or "FAIL" in line
-                    or ": Starting " in line
-                    or "tests when loading" in line
-                ):
-                    sys.stdout.write(line)
-                if ODOO_ERROR_LINE.search(line):
-                    error_lines.append(line.rstrip())
-                if match := ODOO_TEST_START.search(line):
-                    per_module[match.group(1)] = per_module.get(match.group(1), 0) + 1
-                if match := ODOO_TEST_FAIL.search(line):
-                    failures.add(match.groups())
-                if match := ODOO_RESULT.search(line):
-                    summary = tuple(int(g) for g in match.groups())
-                if BROWSER_SKIPS.search(line):
-                    browser_skips += 1
-                    sys.stdout.write(line)
-            returncode = proc.wait()
+        say(f"$ {' '.join(str(c) for c in install)}  (log: {install_log})")
+        with install_log.open("w") as log:
+            installed_ok = (
+                subprocess.run(
+                    [str(c) for c in install], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
+                ).returncode
+                == 0
+            )
         installed = (
             pg.psql_value(
                 TEST_DATABASE,
@@ -931,27 +895,46 @@ def run_odoo_tests(odoo_src):
             )
             or {}
         )
-        if browser_skips:
-            say(
-                f"ERROR: {browser_skips} browser test(s) (tours) did not run: no Chromium or "
-                "websocket-client; a tour that did not run is a failure"
-            )
-            returncode = returncode or 1
-        if error_lines and not failures and not (summary and summary[0] + summary[1]):
-            # as OCA's checklog-odoo: an error the tests did not expect (mute_logger) fails
-            say(f"ERROR: {len(error_lines)} unexpected ERROR line(s) in Odoo's test log, e.g.:")
-            for line in error_lines[:5]:
-                say(f"  {line[:200]}")
-            returncode = returncode or 1
-        return report_odoo_tests(per_module, failures, summary, installed, returncode)
+        report = LOGS / "pytest-odoo.xml"
+        report.unlink(missing_ok=True)
+        tests = [
+            venv_python(),
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "testpaths=",
+            "-o",
+            "addopts=-ra",  # the project's addopts keep pytest-odoo out of the unit tests
+            "--odoo-config",
+            conf,
+            "--odoo-database",
+            TEST_DATABASE,
+            "--odoo-http",
+            "--odoo-log-level=warn",  # pytest-odoo mutes Odoo otherwise: the gate needs its errors
+            f"--junitxml={report}",
+            f"--log-file={test_log}",
+            "--log-file-level=INFO",
+            f"--log-file-format={PYTEST_LOG_FORMAT}",
+            "--log-file-date-format=%Y-%m-%d %H:%M:%S",
+            "-rs",
+            *(ADDONS / module / "tests" for module in SUITE_MODULES),
+        ]
+        tests_ok = installed_ok and run(tests, check=False, cwd=ROOT).returncode == 0
+        return report_odoo_tests(report, installed, [install_log, test_log], tests_ok)
     finally:
         with contextlib.suppress(Exception):
             pg.drop_database(TEST_DATABASE)
         pg.stop()
 
 
-def report_odoo_tests(per_module, failures, summary, installed, returncode):
-    ok = returncode == 0
+def report_odoo_tests(report, installed, logs, ok):
+    """Judge the run: every addon installed and tested, nothing skipped (a tour that did not
+    run is skipped, and is a failure), no unexpected ERROR line in the logs (as OCA's
+    checklog-odoo: expected ones are muted in the tests)."""
+    passed, failed, skipped = junit_counts(report)
+    per_module = junit_per_module(report)
     for module in SUITE_MODULES:
         state = installed.get(module, "absent")
         say(f"{module}: {state} in {TEST_DATABASE}, {per_module.get(module, 0)} test(s) run")
@@ -961,15 +944,41 @@ def report_odoo_tests(per_module, failures, summary, installed, returncode):
         if not per_module.get(module):
             say(f"ERROR: no integration test of {module} ran")
             ok = False
-    total = sum(per_module.values())
-    failed = len(failures)
-    if summary:
-        failed = max(failed, summary[0] + summary[1])
-        total = max(total, summary[2])
-    if returncode != 0:
-        say(f"ERROR: Odoo exited with status {returncode}")
+    if skipped:
+        say(
+            f"ERROR: {skipped} Odoo test(s) skipped (see pytest's reasons above): a test that did "
+            "not run, a tour without Chromium or websocket-client included, is a failure"
+        )
+        failed += skipped
+    error_lines = [
+        line.rstrip()
+        for path in logs
+        if path.exists()
+        for line in path.open()
+        if ODOO_ERROR_LINE.search(line)
+    ]
+    if error_lines and not failed:
+        say(f"ERROR: {len(error_lines)} unexpected ERROR line(s) in Odoo's logs, e.g.:")
+        for line in error_lines[:5]:
+            say(f"  {line[:200]}")
+        ok = False
+    if not ok:
         failed = max(failed, 1)
-    return max(total - failed, 0), failed, ok and failed == 0
+    return passed, failed, ok and failed == 0
+
+
+def junit_per_module(report):
+    """Tests run per addon, from the JUnit report's class names (``addons.<module>.tests...``)."""
+    import xml.etree.ElementTree as ET  # noqa: S405 - our own pytest's report
+
+    if not report.exists():
+        return {}
+    counts = {}
+    for case in ET.parse(report).getroot().iter("testcase"):  # noqa: S314
+        parts = case.get("classname", "").split(".")
+        if len(parts) > 1 and parts[0] == "addons":
+            counts[parts[1]] = counts.get(parts[1], 0) + 1
+    return counts
 
 
 def cmd_test(args):
