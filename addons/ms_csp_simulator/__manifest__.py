@@ -9,7 +9,7 @@
     "license": "AGPL-3",
     "development_status": "Beta",
     "depends": ["ms_csp_base", "ms_catalogue_sync"],
-    "external_dependencies": {"python": ["ms-csp-partner-center", "cryptography"]},
+    "external_dependencies": {"python": ["ms-csp-partner-center", "trustme"]},
     "data": [
         "views/ms_csp_instance_views.xml",
     ],

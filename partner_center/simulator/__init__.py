@@ -3,7 +3,7 @@
 It serves the parts of Partner Center the suite uses, an Azure AD look-alike token service
 (msal works against it unchanged), and the software price sheets, so the whole suite runs end
 to end with no Microsoft account, and tests can inject faults. Plain Python (stdlib
-``http.server`` + ``ssl``; ``cryptography`` for the certificate). JSON answers have the shapes
+``http.server`` + ``ssl``; ``trustme`` for the certificates). JSON answers have the shapes
 of Microsoft's examples (``shared/reference/partner-center-samples``).
 
 Running it
@@ -15,11 +15,12 @@ Running it
         [--cert-dir DIR] [--host H] [--fault SPEC ...]
 
 It prints its base URL, the CA file to trust and the demo credentials, and stops cleanly on
-SIGINT/SIGTERM. The TLS certificate (a private CA ``ca.pem`` + a server certificate for
-``127.0.0.1``/``localhost``) is kept in ``--cert-dir`` (default: ``partner-center-simulator-certs``
-next to ``--state``, else ``<tmp>/partner-center-simulator``) and reused across restarts, so a
-process that trusts ``ca.pem`` keeps trusting it. With ``requests``, pass ``verify=<ca.pem>`` and
-``trust_env=False`` (``REQUESTS_CA_BUNDLE`` would override ``verify`` otherwise).
+SIGINT/SIGTERM. A private CA, ``ca.pem``, signs the server certificate (issued at each start
+for ``127.0.0.1``/``localhost``); the CA is kept in ``--cert-dir`` (default:
+``partner-center-simulator-certs`` next to ``--state``, else ``<tmp>/partner-center-simulator``)
+and reused across restarts, so a process that trusts ``ca.pem`` keeps trusting it. With
+``requests``, pass ``verify=<ca.pem>`` and ``trust_env=False`` (``REQUESTS_CA_BUNDLE`` would
+override ``verify`` otherwise).
 
 In Python::
 

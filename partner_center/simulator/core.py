@@ -12,7 +12,7 @@ from urllib.parse import unquote_plus
 
 from . import pricesheet
 from .catalogue import MARKETS, SimCatalogue, availability_json, product_json, sku_json
-from .certs import ensure_certificates
+from .certs import server_context
 from .commerce import Commerce
 from .errors import invalid, not_found
 from .faults import FaultBook
@@ -22,7 +22,6 @@ from .server import (
     Router,
     SimulatorHTTPServer,
     make_request_log,
-    make_ssl_context,
     serve_in_thread,
 )
 from .settings import LIVE_SETTINGS, SimulatorSettings
@@ -83,8 +82,7 @@ class Simulator(Dispatcher):
             hosts = ["127.0.0.1", "localhost", *self.settings.cert_hosts]
             if self.settings.host not in hosts and self.settings.host not in ANY_HOST:
                 hosts.append(self.settings.host)
-            self.ca_file, cert_file, key_file = ensure_certificates(cert_dir, hosts)
-            context = make_ssl_context(cert_file, key_file)
+            self.ca_file, context = server_context(cert_dir, hosts)
         self._server = SimulatorHTTPServer((self.settings.host, self.settings.port), self, context)
         self._thread = serve_in_thread(self._server)
         _logger.info("Partner Center simulator listening on %s", self.base_url)

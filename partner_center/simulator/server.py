@@ -409,13 +409,6 @@ def make_request_log():
     return deque(maxlen=REQUEST_LOG_SIZE)
 
 
-def make_ssl_context(cert_file, key_file):
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(cert_file, key_file)
-    return context
-
-
 def serve_in_thread(server):
     thread = threading.Thread(
         target=server.serve_forever,

@@ -11,7 +11,7 @@ import uuid
 import pytest
 import requests
 
-from partner_center.simulator import Simulator, SimulatorSettings
+from partner_center.simulator import Simulator, SimulatorSettings, certs
 from partner_center.simulator.errors import SimError
 from partner_center.simulator.server import Request
 
@@ -106,6 +106,20 @@ def test_revocation_survives_a_restart(tmp_path):
             second, http, grant_type="refresh_token", refresh_token=second.initial_refresh_token
         )
         assert answer.json()["error"] == "invalid_grant"
+
+
+def test_a_ca_near_its_end_or_unreadable_is_replaced(tmp_path, monkeypatch):
+    settings = SimulatorSettings(sku_count=20, cert_dir=str(tmp_path))
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_text("not a certificate")
+    with Simulator(settings.replace()) as first:
+        fresh = ca_file.read_bytes()
+    assert b"BEGIN CERTIFICATE" in fresh
+    monkeypatch.setattr(certs, "RENEW_BEFORE", 1000 * 365 * 24 * 3600)
+    with Simulator(settings.replace()) as second, session_for(second) as http:
+        assert ca_file.read_bytes() != fresh
+        assert http.get(f"{second.base_url}/admin/health", timeout=10).status_code == 200
+    assert first.ca_file == second.ca_file == str(ca_file)
 
 
 def test_state_file_is_written_atomically(tmp_path):
