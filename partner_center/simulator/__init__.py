@@ -2,9 +2,9 @@
 
 It serves the parts of Partner Center the suite uses, an Azure AD look-alike token service
 (msal works against it unchanged), and the software price sheets, so the whole suite runs end
-to end with no Microsoft account, and tests can inject faults. Plain Python (stdlib
-``http.server`` + ``ssl``; ``trustme`` for the certificates). JSON answers have the shapes
-of Microsoft's examples (``shared/reference/partner-center-samples``).
+to end with no Microsoft account, and tests can inject faults. Plain Python, no Odoo
+(werkzeug's WSGI server; ``trustme`` for the certificates). JSON answers have the shapes of
+Microsoft's examples (``shared/reference/partner-center-samples``).
 
 Running it
 ==========

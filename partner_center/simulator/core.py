@@ -16,14 +16,7 @@ from .certs import server_context
 from .commerce import Commerce
 from .errors import invalid, not_found
 from .faults import FaultBook
-from .server import (
-    Dispatcher,
-    Reply,
-    Router,
-    SimulatorHTTPServer,
-    make_request_log,
-    serve_in_thread,
-)
+from .server import Dispatcher, Reply, Router, make_request_log, start_server, stop_server
 from .settings import LIVE_SETTINGS, SimulatorSettings
 from .state import SimState
 from .tokens import TokenService
@@ -63,7 +56,6 @@ class Simulator(Dispatcher):
         self._requests = make_request_log()
         self._in_flight = set()
         self._server = None
-        self._thread = None
         self._temporary_cert_dir = None
         self.ca_file = None
         self._sheets = {}  # rendered price sheets, see _sheet_chunks
@@ -83,18 +75,14 @@ class Simulator(Dispatcher):
             if self.settings.host not in hosts and self.settings.host not in ANY_HOST:
                 hosts.append(self.settings.host)
             self.ca_file, context = server_context(cert_dir, hosts)
-        self._server = SimulatorHTTPServer((self.settings.host, self.settings.port), self, context)
-        self._thread = serve_in_thread(self._server)
+        self._server = start_server(self._wsgi, self.settings.host, self.settings.port, context)
         _logger.info("Partner Center simulator listening on %s", self.base_url)
         return self
 
     def stop(self):
         if self._server is None:
             return
-        self._server.shutdown()
-        self._server.server_close()
-        self._server.close_connections()
-        self._thread.join(timeout=5)
+        stop_server(self._server)
         self._server = None
         self.state.save()
         if self._temporary_cert_dir:

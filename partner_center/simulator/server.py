@@ -1,17 +1,15 @@
-"""The simulator's HTTP(S) server: request parsing, faults, auth, idempotency, routing.
+"""The simulator's HTTP(S) side: a WSGI app on werkzeug's server; faults, auth, idempotency.
 
-Every request passes through ``_Handler._serve``; handlers return a ``Reply`` or raise
+Every request passes through ``Dispatcher._wsgi``; handlers return a ``Reply`` or raise
 ``SimError`` / ``TokenError``. Admin routes (``/admin/...``) skip faults and auth but are only
 answered to loopback clients.
 """
 
 import contextlib
-import io
 import json
 import logging
 import re
 import socket
-import ssl
 import struct
 import threading
 import time
@@ -19,8 +17,10 @@ import uuid
 import zlib
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs
+
+from werkzeug import wrappers
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from .errors import CODE_INVALID_REQUEST, CODE_ORDER_IN_PROGRESS, SimError, invalid
 from .tokens import API_RESOURCE, PRICESHEET_RESOURCE, TokenError
@@ -107,99 +107,74 @@ class Router:
         raise SimError(404, 404, f"No resource at {path}.")
 
 
-class _Abort(Exception):
-    """Close the connection without answering (faults ``reset`` / ``drop_after_commit``)."""
+class _Abort(ConnectionAbortedError):
+    """Close the connection without answering (faults ``reset`` / ``drop_after_commit``).
+
+    A ``ConnectionError``: werkzeug's server takes it for a connection gone and writes no more.
+    """
 
     def __init__(self, reset):
         super().__init__("connection aborted on purpose")
         self.reset = reset
 
-
-class SimulatorHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
-    def __init__(self, address, simulator, ssl_context=None):
-        self.simulator = simulator
-        self.ssl_context = ssl_context
-        self._connections = set()
-        self._connections_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def get_request(self):
-        sock, address = super().get_request()
-        if self.ssl_context is not None:
-            # Handshake later, in the handler thread, so one slow client can't block accept().
-            sock = self.ssl_context.wrap_socket(
-                sock, server_side=True, do_handshake_on_connect=False
-            )
-        with self._connections_lock:
-            self._connections.add(sock)
-        return sock, address
-
-    def shutdown_request(self, request):
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self):
-        """Drop kept-alive client connections, so a stopped simulator answers nobody."""
-        with self._connections_lock:
-            connections = list(self._connections)
-            self._connections.clear()
-        for sock in connections:
-            with contextlib.suppress(OSError):
+    def close(self, sock):
+        """An RST for ``reset`` (no lingering), a plain close otherwise."""
+        with contextlib.suppress(OSError):
+            if self.reset:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            else:
                 sock.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request, client_address):
-        _logger.debug("connection from %s failed", client_address, exc_info=True)
+        sock.close()  # the handler's files hold the socket: it really closes (RST) with them
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out in separate writes
+class _Connection(WSGIRequestHandler):
+    """werkzeug's request handler, keeping connections alive between answers."""
+
+    protocol_version = "HTTP/1.1"  # chunked price sheets, kept-alive connections
     server_version = "PartnerCenterSimulator/1.0"
-    timeout = 120
+    disable_nagle_algorithm = True  # werkzeug writes a chunk's size, data and end apart
+    timeout = 120  # seconds an idle connection is kept
 
     def setup(self):
         super().setup()
-        if isinstance(self.connection, ssl.SSLSocket):
-            self.connection.do_handshake()
+        self.server.connections.add(self.connection)
 
-    def handle(self):
-        try:
-            super().handle()
-        except (TimeoutError, ssl.SSLError, OSError):
-            self.close_connection = True
+    def finish(self):
+        self.server.connections.discard(self.connection)
+        super().finish()
 
-    def log_message(self, format, *args):  # the stdlib signature names it "format"
-        _logger.debug("%s - %s", self.address_string(), format % args)
+    def send_header(self, keyword, value):
+        # werkzeug sends "Connection: close" with every answer, as an application may leave a
+        # body unread; the simulator reads every body whole, so the connection can serve on.
+        if keyword.lower() != "connection":
+            super().send_header(keyword, value)
 
-    def do_GET(self):
-        self._serve("GET")
+    def connection_dropped(self, error, environ=None):
+        """A connection gone, or aborted by a fault, serves no further request."""
+        self.close_connection = True
 
-    def do_POST(self):
-        self._serve("POST")
+    def log(self, type, message, *args):  # the signature of werkzeug's method
+        _logger.debug("%s - %s", self.address_string(), message % args)
 
-    def do_PUT(self):
-        self._serve("PUT")
 
-    def do_PATCH(self):
-        self._serve("PATCH")
+class Dispatcher:
+    """Fault, auth and idempotency handling around the routes (mixed into Simulator)."""
 
-    def do_DELETE(self):
-        self._serve("DELETE")
-
-    # === REQUEST FLOW === #
-
-    def _serve(self, method):
-        simulator = self.server.simulator
-        request = self._read_request(method)
-        correlation_id = self.headers.get("MS-CorrelationId") or str(uuid.uuid4())
+    def _wsgi(self, environ, start_response):
+        """The WSGI app: read the request whole, dispatch it, log it, answer it."""
+        http = wrappers.Request(environ)
+        request = Request(
+            method=http.method,
+            path=http.path,
+            query={key.lower(): value for key, value in http.args.items()},
+            headers=http.headers,
+            body=http.get_data(),
+            client_host=http.remote_addr,
+        )
+        correlation_id = http.headers.get("MS-CorrelationId") or str(uuid.uuid4())
         entry = {
             "at": time.time(),
-            "method": method,
+            "method": request.method,
             "path": request.path,
             "query": request.query,
             "request_id": request.request_id,
@@ -208,18 +183,18 @@ class _Handler(BaseHTTPRequestHandler):
             "fault": None,
         }
         try:
-            reply = simulator._dispatch(request, entry)
+            reply = self._dispatch(request, entry)
         except _Abort as abort:
             entry["status"] = "aborted"
-            simulator._log_request(entry)
-            self._abort(abort.reset)
-            return
+            self._log_request(entry)
+            abort.close(environ["werkzeug.socket"])
+            raise
         except SimError as error:
             reply = Reply(error.status, error.payload(), dict(error.headers))
         except TokenError as error:
             reply = Reply(error.status, error.payload())
         except Exception:  # a simulator bug must still answer like a server would
-            _logger.exception("simulator handler failed on %s %s", method, request.path)
+            _logger.exception("simulator handler failed on %s %s", request.method, request.path)
             reply = Reply(
                 500,
                 {
@@ -230,91 +205,11 @@ class _Handler(BaseHTTPRequestHandler):
                 },
             )
         entry["status"] = reply.status
-        simulator._log_request(entry)
+        self._log_request(entry)
         reply.headers.setdefault("MS-CorrelationId", correlation_id)
         if request.request_id:
             reply.headers.setdefault("MS-RequestId", request.request_id)
-        self._write(reply)
-
-    def _read_request(self, method):
-        split = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        query = {
-            key.lower(): values[0]
-            for key, values in parse_qs(split.query, keep_blank_values=True).items()
-        }
-        return Request(
-            method=method,
-            path=unquote(split.path),
-            query=query,
-            headers=self.headers,
-            body=body,
-            client_host=self.client_address[0],
-        )
-
-    def _write(self, reply):
-        if reply.chunks is not None:
-            self._write_chunked(reply)
-            return
-        if reply.body is None:
-            payload = b""
-        elif isinstance(reply.body, bytes):
-            payload = reply.body
-        elif isinstance(reply.body, str):  # a text body, e.g. a fault's hand-made price sheet
-            payload = reply.body.encode("utf-8")
-        else:
-            payload = json.dumps(reply.body, ensure_ascii=False).encode("utf-8")
-        self.send_response(reply.status)
-        if payload:
-            self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in reply.headers.items():
-            self.send_header(name, str(value))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def _write_chunked(self, reply):
-        encoding = self.headers.get("Accept-Encoding", "")
-        deflate = "deflate" in [part.split(";")[0].strip().lower() for part in encoding.split(",")]
-        self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Transfer-Encoding", "chunked")
-        if deflate:
-            self.send_header("Content-Encoding", "deflate")
-        for name, value in reply.headers.items():
-            self.send_header(name, str(value))
-        self.end_headers()
-        compressor = zlib.compressobj() if deflate else None
-        for chunk in reply.chunks:
-            data = compressor.compress(chunk) if compressor else chunk
-            self._send_chunk(data)
-        if compressor:
-            self._send_chunk(compressor.flush())
-        self.wfile.write(b"0\r\n\r\n")
-
-    def _send_chunk(self, data):
-        if data:
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-
-    def _abort(self, reset):
-        """Close the socket with no answer: an RST for ``reset``, a plain close otherwise."""
-        self.close_connection = True
-        try:
-            if reset:
-                self.connection.setsockopt(
-                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                )
-            else:
-                self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.connection.close()
-        self.wfile = io.BytesIO()
-
-
-class Dispatcher:
-    """Fault, auth and idempotency handling around the routes (mixed into Simulator)."""
+        return _response(reply, http.accept_encodings)(environ, start_response)
 
     def _dispatch(self, request, entry):
         if request.path.lower().startswith("/admin"):
@@ -409,7 +304,49 @@ def make_request_log():
     return deque(maxlen=REQUEST_LOG_SIZE)
 
 
-def serve_in_thread(server):
+def _response(reply, accepted_encodings):
+    """The werkzeug response of a reply: sent whole, or streamed (chunked) when it has chunks."""
+    headers = {name: str(value) for name, value in reply.headers.items()}
+    if reply.chunks is not None:
+        body = reply.chunks
+        if accepted_encodings.quality("deflate"):
+            body = _deflated(body)
+            headers["Content-Encoding"] = "deflate"
+        return wrappers.Response(body, reply.status, headers, content_type=reply.content_type)
+    if reply.body is None:
+        payload = b""
+    elif isinstance(reply.body, bytes):
+        payload = reply.body
+    elif isinstance(reply.body, str):  # a text body, e.g. a fault's hand-made price sheet
+        payload = reply.body.encode("utf-8")
+    else:
+        payload = json.dumps(reply.body, ensure_ascii=False).encode("utf-8")
+    response = wrappers.Response(payload, reply.status, headers, content_type=reply.content_type)
+    if not payload:
+        del response.headers["Content-Type"]
+    return response
+
+
+def _deflated(chunks):
+    compressor = zlib.compressobj()
+    for chunk in chunks:
+        yield compressor.compress(chunk)
+    yield compressor.flush()
+
+
+def start_server(app, host, port, ssl_context=None):
+    """Serve ``app`` with werkzeug's threaded server, from a daemon thread.
+
+    :return: the server, for :func:`stop_server`
+    """
+    server = make_server(
+        host, port, app, threaded=True, request_handler=_Connection, ssl_context=ssl_context
+    )
+    if ssl_context is not None:
+        # Each connection's TLS handshake then happens on its first read, in its own thread:
+        # a client that connects and says nothing cannot hold up accept().
+        server.socket.do_handshake_on_connect = False
+    server.connections = set()
     thread = threading.Thread(
         target=server.serve_forever,
         kwargs={"poll_interval": 0.2},
@@ -417,4 +354,13 @@ def serve_in_thread(server):
         daemon=True,
     )
     thread.start()
-    return thread
+    return server
+
+
+def stop_server(server):
+    """Stop serving, and drop kept-alive connections so a stopped simulator answers nobody."""
+    server.shutdown()
+    server.server_close()
+    for sock in list(server.connections):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)

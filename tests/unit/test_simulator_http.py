@@ -1,0 +1,80 @@
+"""The simulator's connections: kept alive, price sheets chunked, faults felt at the TCP level."""
+
+import http.client
+import socket
+import ssl
+
+import pytest
+
+from partner_center.simulator import Simulator, SimulatorSettings
+
+SHEET = "/v1.0/sales/pricesheets(Market='US',PricesheetView='software')/$value"
+
+
+@pytest.fixture
+def plain_sim():
+    """A simulator over plain HTTP, where a TCP reset reaches the client as such."""
+    with Simulator(SimulatorSettings(sku_count=20, tls=False)) as sim:
+        yield sim
+
+
+def tls_connection(sim):
+    context = ssl.create_default_context(cafile=sim.ca_file)
+    return http.client.HTTPSConnection("127.0.0.1", sim.port, context=context, timeout=10)
+
+
+def discovery_request(sim):
+    path = f"/{sim.partner_tenant_id}/v2.0/.well-known/openid-configuration"
+    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+
+
+def test_one_connection_serves_answers_whole_and_chunked(sim, pricesheet_headers):
+    connection = tls_connection(sim)
+    try:
+        connection.request("GET", "/admin/health")
+        health = connection.getresponse()
+        health.read()
+        kept = connection.sock
+        connection.request("GET", SHEET, headers=pricesheet_headers)
+        sheet = connection.getresponse()
+        assert sheet.getheader("Transfer-Encoding") == "chunked"
+        assert sheet.getheader("Content-Length") is None
+        assert sheet.read().startswith(b'"ProductTitle"')
+        connection.request("GET", "/admin/health")
+        assert connection.getresponse().status == 200
+        assert connection.sock is kept
+        assert health.getheader("Connection") is None
+    finally:
+        connection.close()
+
+
+def test_reset_fault_resets_the_connection_and_drop_closes_it(plain_sim):
+    plain_sim.set_faults(["discovery:reset::1", "discovery:drop_after_commit::1"])
+    with socket.create_connection(("127.0.0.1", plain_sim.port), timeout=10) as reset:
+        reset.sendall(discovery_request(plain_sim))
+        with pytest.raises(ConnectionResetError):
+            reset.recv(1024)
+    with socket.create_connection(("127.0.0.1", plain_sim.port), timeout=10) as dropped:
+        dropped.sendall(discovery_request(plain_sim))
+        assert dropped.recv(1024) == b""
+
+
+def test_a_stopped_simulator_closes_kept_alive_connections(plain_sim):
+    connection = http.client.HTTPConnection("127.0.0.1", plain_sim.port, timeout=10)
+    try:
+        connection.request("GET", "/admin/health")
+        connection.getresponse().read()
+        plain_sim.stop()
+        assert connection.sock.recv(1024) == b""
+    finally:
+        connection.close()
+
+
+def test_a_silent_client_does_not_hold_up_the_others(sim):
+    with socket.create_connection(("127.0.0.1", sim.port), timeout=10):
+        connection = tls_connection(sim)
+        try:
+            connection.request("GET", "/admin/health")
+            assert connection.getresponse().status == 200
+        finally:
+            connection.close()
