@@ -127,3 +127,16 @@ class ProductTemplate(models.Model):
         if sync_is_writing(self.env):
             return []
         return super()._get_related_fields_variant_template()
+
+    def _set_product_variant_field(self, fname):
+        """While a catalog sync creates templates: nothing.
+
+        Odoo passes a template's code, given at creation, on to its single variant, looking up
+        each template's variants one by one. The sync creates its templates without variants
+        (``create_product_product=False``) and gives each variant its own code afterwards:
+        there is no variant to pass anything on to. Measured with
+        ``benchmarks/catalogue_sync.py`` (a tenth of the product creation).
+        """
+        if sync_is_writing(self.env) and self.env.context.get("create_product_product") is False:
+            return
+        super()._set_product_variant_field(fname)

@@ -188,6 +188,41 @@ class TestCatalogueSync(MsCspCatalogueCase):
             for name in precomputed:
                 self.assertEqual(synced[name], by_hand[name], f"{kind}: {name}")
 
+    def test_synced_products_hold_what_odoo_computes_from_their_terms(self):
+        """The sync gives new products values Odoo would compute (configurable, term plan,
+        billing unit, weight...): recomputed by Odoo, they stay the same; and the sales prices,
+        term extra prices and costs it writes at creation are the default prices."""
+        self.sync()
+        templates = self.instance.sku_ids.product_tmpl_id
+        variants = templates.product_variant_ids
+        self.assertTrue(templates.filtered("has_configurable_attributes"))
+        self.assertTrue(templates.filtered(lambda t: not t.has_configurable_attributes))
+        changes = self.env["ms.csp.sync.change"].search([("instance_id", "=", self.instance.id)])
+        checks = [
+            (templates, ["has_configurable_attributes", "weight", "volume"]),
+            (variants, ["ms_term_plan", "ms_billing_uom_id", "combination_indices"]),
+            (variants.product_template_attribute_value_ids, ["product_tmpl_id", "attribute_id"]),
+            (self.instance.sku_ids, ["company_id"]),
+            (changes, ["instance_id", "company_id", "date"]),
+        ]
+        for records, names in checks:
+            given = {name: [record[name] for record in records] for name in names}
+            for name in names:
+                self.env.add_to_compute(records._fields[name], records)
+                self.assertEqual([record[name] for record in records], given[name], name)
+        for template in templates.filtered(lambda t: len(t.product_variant_ids) > 1)[:5]:
+            for variant in template.product_variant_ids:
+                default = variant.ms_sku_id.price_ids.filtered(
+                    lambda p, plan=variant.ms_term_plan: not p.country_id
+                    and p.currency_id == self.usd
+                    and p.term_plan == plan
+                )
+                self.assertAlmostEqual(variant.lst_price, default.sell, places=2)
+                self.assertAlmostEqual(variant.standard_price, default.cost, places=2)
+            self.assertAlmostEqual(
+                template.list_price, min(template.product_variant_ids.mapped("lst_price"))
+            )
+
     def test_instance_buttons_open_its_records(self):
         self.sync()
         skus = self.env["ms.csp.sku"].search(self.instance.action_open_skus()["domain"])
