@@ -1,6 +1,8 @@
 """Perpetual licenses from sale to Partner Center and back, over real HTTPS to the simulator."""
 
-from datetime import timedelta
+from datetime import datetime
+
+from freezegun import freeze_time
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
@@ -206,16 +208,34 @@ class TestPerpetualAssetCancellation(PerpetualAssetCase):
 
     def test_cancellation_outside_the_window_is_refused_with_its_date(self):
         asset, _invoice = self._invoiced_asset()
-        asset.purchase_date = fields.Datetime.now() - timedelta(days=31)
-        with self.assertRaisesRegex(UserError, "cancellation window closed on"):
+        asset.purchase_date = datetime(2031, 3, 1, 10, 0)
+        self.assertEqual(asset.cancellation_deadline, datetime(2031, 3, 31, 10, 0), "30 days")
+        with (
+            freeze_time("2031-03-31 10:00:01"),
+            self.assertRaisesRegex(
+                UserError, "cancellation window closed on Mar 31, 2031, 10:00:00 AM"
+            ),
+        ):
             asset.with_user(self.manager).action_ms_cancel_in_microsoft()
         self.assertEqual(asset.status, "active")
         self.assertFalse(self.requests("PATCH", "/orders/"), "nothing sent")
 
     def test_partner_center_date_is_trusted(self):
+        """Partner Center's cancellationAllowedUntilDate, when given, closes the window even
+        before the 30 days."""
         asset, _invoice = self._invoiced_asset()
-        asset.ms_cancellation_allowed_until = fields.Datetime.now() - timedelta(days=1)
-        with self.assertRaisesRegex(UserError, "cancellation window closed on"):
+        asset.write(
+            {
+                "purchase_date": datetime(2031, 3, 1, 10, 0),
+                "ms_cancellation_allowed_until": datetime(2031, 3, 5, 10, 0),
+            }
+        )
+        with (
+            freeze_time("2031-03-05 10:00:01"),
+            self.assertRaisesRegex(
+                UserError, "cancellation window closed on Mar 5, 2031, 10:00:00 AM"
+            ),
+        ):
             asset.with_user(self.manager).action_ms_cancel_in_microsoft()
         self.assertFalse(self.requests("PATCH", "/orders/"))
 
