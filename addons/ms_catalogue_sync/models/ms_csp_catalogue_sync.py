@@ -50,6 +50,9 @@ PRODUCT_KIND_FIELDS = (
     "sale_ok",
     "purchase_ok",
 )
+# Read-only computed fields of new products whose values the sync gives (_create_keeping_given)
+GIVEN_TEMPLATE_FIELDS = ("has_configurable_attributes",)
+GIVEN_VARIANT_FIELDS = ("combination_indices", "ms_term_plan", "ms_billing_uom_id")
 # What distinguishes the Microsoft items of one pricelist (see _ms_create_pricelist_items)
 ITEM_VARYING = ("product_tmpl_id", "product_id", "fixed_price")
 SKU_FIELDS = [
@@ -210,7 +213,9 @@ class MsCspCatalogueApplier(models.AbstractModel):
                 change["product_tmpl_id"] = (
                     self.env["ms.csp.sku"].browse(change["sku_id"]).product_tmpl_id.id
                 )
-        _create_keeping_given(self.env["ms.csp.sync.change"], changes)
+        _create_keeping_given(
+            self.env["ms.csp.sync.change"], changes, ("instance_id", "company_id", "date")
+        )
         run.write(
             {
                 "new_count": run.new_count + sum(1 for c in changes if c["change_type"] == "new"),
@@ -278,7 +283,7 @@ class MsCspCatalogueApplier(models.AbstractModel):
             if diff:
                 updates.append((sku, diff))
         _write_grouped([(sku, {**diff, "last_sync_run_id": run.id}) for sku, diff in updates])
-        for sku in _create_keeping_given(self.env["ms.csp.sku"], to_create):
+        for sku in _create_keeping_given(self.env["ms.csp.sku"], to_create, ("company_id",)):
             skus[sku.code] = sku
             changes.append(self._ms_change(run, sku, "new"))
         return retired
@@ -336,25 +341,25 @@ class MsCspCatalogueApplier(models.AbstractModel):
 
         Each value is written once, at creation: the sales price, the terms' extra prices and
         the variants' costs (``company_prices``), and what Odoo would compute from the term line
-        and values the sync itself gives (``_ms_configurable``, ``_ms_create_variants``).
+        and values the sync itself gives (``_ms_configurable``, ``_ms_variant_values``).
         """
         if not skus:
             return
         model = self.env["product.template"].with_context(
             lang="en_US", create_product_product=False, **NO_CHATTER
         )
+        sells = [self._ms_sell_prices(sku, context, company_prices) for sku in skus]
         vals_list = []
-        for sku in skus:
+        for sku, sku_sells in zip(skus, sells, strict=True):
             values = self._ms_template_values(sku, context)
-            sells = self._ms_sells(sku, context, company_prices)
-            if sells:
-                values["list_price"] = min(sells.values())
+            if sku_sells:
+                values["list_price"] = min(sku_sells.values())
             values["has_configurable_attributes"] = self._ms_configurable(sku, context)
             # what Odoo takes from the variants, made without: their defaults
             values.update(weight=0.0, volume=0.0)
             vals_list.append(values)
         _add_precomputed_once(model, vals_list, PRODUCT_KIND_FIELDS)
-        templates = _create_keeping_given(model, vals_list)
+        templates = _create_keeping_given(model, vals_list, GIVEN_TEMPLATE_FIELDS)
         term_attribute = context["records"]["term_attribute"]
         other_lines = templates.filtered(
             lambda template: template.attribute_line_ids.attribute_id - term_attribute
@@ -362,32 +367,56 @@ class MsCspCatalogueApplier(models.AbstractModel):
         if other_lines:  # attributes another module added: Odoo's own variant machinery
             other_lines.attribute_line_ids._update_product_template_attribute_values()
             self.env.add_to_compute(model._fields["has_configurable_attributes"], other_lines)
-        self._ms_create_variants(templates - other_lines, skus, context, company_prices)
+        prices = {
+            template.id: (sku_sells, company_prices.get(sku.id, {}))
+            for sku, template, sku_sells in zip(skus, templates, sells, strict=True)
+        }
+        self._ms_create_variants(templates - other_lines, prices, context)
         _skip_image_computations(templates)
         _skip_image_computations(templates.with_context(active_test=False).product_variant_ids)
         for sku, template in zip(skus, templates, strict=True):
             sku.product_tmpl_id = template
 
-    def _ms_create_variants(self, templates, skus, context, company_prices):
+    def _ms_create_variants(self, templates, prices, context):
         """One variant per Microsoft Term value of each template, one without values if none.
 
-        Each term value gets its extra price, each variant its code, term plan, billing unit and
-        cost, in the creating call: what the price upsert and Odoo's computations would write
-        just after (the term plan as ``_compute_ms_term_plan`` gives it, from the values here).
+        :param prices: template id -> (sell prices, company prices) by term plan, see
+            ``_ms_sell_prices`` and ``_ms_company_prices``
         """
-        sells = {
-            template.id: self._ms_sells(sku, context, company_prices)
-            for sku, template in zip(skus, templates, strict=True)
-        }
-        costs = {
-            template.id: company_prices.get(sku.id, {})
-            for sku, template in zip(skus, templates, strict=True)
-        }
-        lines = templates.attribute_line_ids
+        term_values = self._ms_create_term_values(templates, prices)
+        combinations = {template.id: [] for template in templates}
+        for term_value in term_values:
+            combinations[term_value.product_tmpl_id.id].append(term_value)
+        vals_list = [
+            self._ms_variant_values(template, term_value, prices[template.id][1], context)
+            for template in templates
+            for term_value in combinations[template.id] or [term_values.browse()]
+        ]
+        # Creating the variants keeps the cached inverse (the term values' variants) of every
+        # term value up to date, each time intersecting with all variants of the batch: that
+        # grows as the square of the batch. Nothing reads that cache here; unknown, it is read
+        # from the database when needed.
+        term_values.invalidate_recordset(["ptav_product_variant_ids"])
+        # Template values Odoo computes from the variants: the sync gave them already (the
+        # code, which a template with several variants keeps, as when Odoo makes them) or they
+        # are the variants' defaults (weight, volume).
+        kept = [templates._fields[name] for name in ("default_code", "weight", "volume")]
+        with self.env.protecting(kept, templates):
+            _create_keeping_given(
+                self.env["product.product"]
+                .with_company(templates.company_id[:1])
+                .with_context(**NO_CHATTER),
+                vals_list,
+                GIVEN_VARIANT_FIELDS,
+            )
+
+    def _ms_create_term_values(self, templates, prices):
+        """The term values of the templates' Microsoft Term lines, each with its extra price:
+        what its term plan sells for over the template's cheapest plan."""
         values_list = []
-        for line in lines:
-            template_sells = sells[line.product_tmpl_id.id]
-            base = min(template_sells.values()) if template_sells else 0.0
+        for line in templates.attribute_line_ids:
+            sells = prices[line.product_tmpl_id.id][0]
+            base = min(sells.values()) if sells else 0.0
             for value in line.value_ids:
                 plan = value.ms_term_plan
                 values_list.append(
@@ -397,61 +426,38 @@ class MsCspCatalogueApplier(models.AbstractModel):
                         "product_tmpl_id": line.product_tmpl_id.id,
                         "attribute_id": line.attribute_id.id,
                         "product_attribute_value_id": value.id,
-                        "price_extra": template_sells[plan] - base
-                        if plan in template_sells
+                        "price_extra": sells[plan] - base
+                        if plan in sells
                         else value.default_extra_price,
                     }
                 )
-        term_values = _create_keeping_given(
-            self.env["product.template.attribute.value"], values_list
+        return _create_keeping_given(
+            self.env["product.template.attribute.value"],
+            values_list,
+            ("product_tmpl_id", "attribute_id"),
         )
-        combinations = {template.id: [] for template in templates}
-        for term_value in term_values:
-            combinations[term_value.attribute_line_id.product_tmpl_id.id].append(term_value.id)
-        plans = {
-            term_value.id: term_value.product_attribute_value_id.ms_term_plan
-            for term_value in term_values
+
+    @staticmethod
+    def _ms_variant_values(template, term_value, company_prices, context):
+        """A new variant of ``template`` for ``term_value`` (empty: the product has no term):
+        its code, term plan and billing unit (as ``_compute_ms_term_plan`` gives them) and cost.
+        """
+        term_plan = term_value.product_attribute_value_id.ms_term_plan or None
+        plan = TERM_PLAN_ONE_TIME if template.service_tracking == KIND_PERPETUAL else term_plan
+        values = {
+            "product_tmpl_id": template.id,
+            "active": template.active,
+            "product_template_attribute_value_ids": [(6, 0, term_value.ids)],
+            "combination_indices": term_value._ids2str(),
+            # the SKU code and the term: on order and invoice lines, "[code] name"
+            "default_code": variant_code(template.default_code, term_plan),
+            "ms_term_plan": plan or False,
+            "ms_billing_uom_id": context["records"]["billing_units"].get(plan, False),
         }
-        units = context["records"]["billing_units"]
-        vals_list = []
-        for template in templates:
-            value_ids = combinations[template.id]
-            for combination in [[value_id] for value_id in value_ids] or [[]]:
-                plan = plans[combination[0]] if combination else None
-                if template.service_tracking == KIND_PERPETUAL:
-                    plan = TERM_PLAN_ONE_TIME
-                values = {
-                    "product_tmpl_id": template.id,
-                    "active": template.active,
-                    "product_template_attribute_value_ids": [(6, 0, combination)],
-                    "combination_indices": ",".join(map(str, combination)),
-                    # the SKU code and the term: on order and invoice lines, "[code] name"
-                    "default_code": variant_code(
-                        template.default_code, plans.get(combination[0]) if combination else None
-                    ),
-                    "ms_term_plan": plan or False,
-                    "ms_billing_uom_id": units.get(plan, False),
-                }
-                cost = costs[template.id].get(plan, (None, None))[0]
-                if cost is not None:
-                    values["standard_price"] = cost
-                vals_list.append(values)
-        # Creating the variants keeps the cached inverse (the term values' variants) of every
-        # term value up to date, each time intersecting with all variants of the batch: that
-        # grows as the square of the batch. Nothing reads that cache here; unknown, it is read
-        # from the database when needed.
-        term_values.invalidate_recordset(["ptav_product_variant_ids"])
-        # A template keeps its code when it has several variants, as when Odoo makes them.
-        # Template values Odoo computes from the variants: the sync gives them already (its
-        # code) or they are the variants' defaults (weight, volume).
-        kept = [templates._fields[name] for name in ("default_code", "weight", "volume")]
-        with self.env.protecting(kept, templates):
-            _create_keeping_given(
-                self.env["product.product"]
-                .with_company(templates.company_id[:1])
-                .with_context(**NO_CHATTER),
-                vals_list,
-            )
+        cost = company_prices.get(plan, (None, None))[0]
+        if cost is not None:
+            values["standard_price"] = cost
+        return values
 
     def _ms_update_products(self, skus, context):
         templates = skus.product_tmpl_id.with_context(lang="en_US", active_test=False)
@@ -525,7 +531,7 @@ class MsCspCatalogueApplier(models.AbstractModel):
             return {TERM_PLAN_ONE_TIME}
         return set(self._ms_term_values(sku, context).mapped("ms_term_plan"))
 
-    def _ms_sells(self, sku, context, company_prices):
+    def _ms_sell_prices(self, sku, context, company_prices):
         """Term plan -> sell price in the company currency, of the SKU's new variants."""
         plans = self._ms_plans(sku, context)
         return {
@@ -950,13 +956,11 @@ class MsCspCatalogueApplier(models.AbstractModel):
         for sku_id, plans in company_prices.items():
             for plan, (cost, _sell) in plans.items():
                 variant = variants.get((sku_id, plan))
-                if variant and cost is not None:
-                    updates.append((by_id[variant.id], cost))
-        updates = [
-            (variant, {"standard_price": value})
-            for variant, value in updates
-            if not company_currency.is_zero(variant.standard_price - value)
-        ]
+                if not variant or cost is None:
+                    continue
+                variant = by_id[variant.id]
+                if not company_currency.is_zero(variant.standard_price - cost):
+                    updates.append((variant, {"standard_price": cost}))
         _write_grouped(updates)
 
     # --- retirement --- #
@@ -976,20 +980,18 @@ class MsCspCatalogueApplier(models.AbstractModel):
         in_use.write({"ms_kept_in_use": True})
 
 
-def _create_keeping_given(model, vals_list):
+def _create_keeping_given(model, vals_list, names):
     """``model.create(vals_list)``, keeping the values given to read-only computed fields.
 
     Odoo computes the read-only computed (and related) fields of new records even where the
     values give them: a related value written with the row, a product's term plan. The sync
     gives such a value only as Odoo would compute it (the tests compare them with Odoo's own
-    computation), so the computation is left out, for the fields every record is given.
+    computation), so the computation of ``names``, given in every record's values, is left out.
     """
     records = model.create(vals_list)
-    given = set.intersection(*(set(vals) for vals in vals_list)) if vals_list else set()
-    for name in given:
-        field = model._fields[name]
-        if field.store and field.compute and field.readonly:
-            model.env.remove_to_compute(field, records)
+    for name in names:
+        if all(name in vals for vals in vals_list):
+            model.env.remove_to_compute(model._fields[name], records)
     return records
 
 

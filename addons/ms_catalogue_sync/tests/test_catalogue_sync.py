@@ -1,5 +1,6 @@
 import base64
 from io import BytesIO
+from unittest.mock import patch
 
 from PIL import Image
 
@@ -222,6 +223,48 @@ class TestCatalogueSync(MsCspCatalogueCase):
             self.assertAlmostEqual(
                 template.list_price, min(template.product_variant_ids.mapped("lst_price"))
             )
+
+    def test_products_with_another_attribute_get_odoos_variants_priced_the_same(self):
+        """An attribute line another module adds to new Microsoft products (here a colour) does
+        not stop the sync: Odoo makes those products' variants, which get their prices too."""
+        colour = self.env["product.attribute"].create(
+            {
+                "name": "Colour",
+                "value_ids": [Command.create({"name": "Blue"}), Command.create({"name": "Green"})],
+            }
+        )
+        applier = type(self.env["ms.csp.catalogue.applier"])
+        original = applier._ms_template_values
+
+        def with_colour(this, sku, context, update=False):
+            values = original(this, sku, context, update=update)
+            if not update and sku.kind == "ms_perpetual":
+                values["attribute_line_ids"] = [
+                    Command.create(
+                        {
+                            "attribute_id": colour.id,
+                            "value_ids": [Command.set(colour.value_ids.ids)],
+                        }
+                    )
+                ]
+            return values
+
+        with patch.object(applier, "_ms_template_values", with_colour):
+            run = self.sync()
+        self.assertEqual(run.state, "done", run.error_message)
+        coloured = self.instance.sku_ids.product_tmpl_id.filtered(
+            lambda t: t.service_tracking == "ms_perpetual"
+        )
+        plain = self.instance.sku_ids.product_tmpl_id - coloured
+        self.assertTrue(coloured and plain)
+        for template in coloured[:3]:
+            self.assertEqual(len(template.product_variant_ids), 2, "one variant per colour")
+            self.assertTrue(template.has_configurable_attributes)
+            default = template.ms_sku_id.price_ids.filtered(
+                lambda p: not p.country_id and p.currency_id == self.usd
+            )
+            self.assertAlmostEqual(template.list_price, default.sell, places=2)
+        self.assertTrue(all(len(t.product_variant_ids) >= 1 for t in plain))
 
     def test_instance_buttons_open_its_records(self):
         self.sync()
