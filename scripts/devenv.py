@@ -904,7 +904,8 @@ def run_odoo_tests(odoo_src):
             or {}
         )
         report = LOGS / "pytest-odoo.xml"
-        report.unlink(missing_ok=True)
+        for stale in (report, test_log):  # judged afterwards: only this run's may be there
+            stale.unlink(missing_ok=True)
         tests = [
             venv_python(),
             "-m",
