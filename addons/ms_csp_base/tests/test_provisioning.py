@@ -11,6 +11,8 @@ import uuid
 from datetime import timedelta
 from unittest.mock import patch
 
+from freezegun import freeze_time
+
 from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import TransactionCase, tagged
@@ -231,14 +233,15 @@ class TestProvisioning(ProvisioningCase):
     def test_throttling_storm_reschedules_after_retry_after(self):
         self.simulator.set_faults(["orders:429/30::3", "carts:429/45::1", "checkout:429/20::1"])
         provisioning = self._provisioning()
-        with self.capture_triggers(CRON) as capture:
-            before = fields.Datetime.now()
+        now = fields.Datetime.now()
+        with self.capture_triggers(CRON) as capture, freeze_time(now):
             self._run_cron()
         self.assertEqual(provisioning.state, "pending")
         self.assertEqual(provisioning.attempt_count, 1)
         self.assertEqual(provisioning.last_error_code, "429")
-        wait = (provisioning.next_attempt_at - before).total_seconds()
-        self.assertTrue(29 <= wait <= 32, f"postponed by Retry-After (30 s), not {wait}")
+        self.assertEqual(
+            provisioning.next_attempt_at, now + timedelta(seconds=30), "postponed by Retry-After"
+        )
         self.assertEqual(capture.records.call_at, provisioning.next_attempt_at)
         self._run_until_final(provisioning)
         self.assertEqual(provisioning.state, "fulfilled")
