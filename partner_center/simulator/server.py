@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
 from werkzeug import wrappers
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from .errors import CODE_INVALID_REQUEST, CODE_ORDER_IN_PROGRESS, SimError, invalid
 from .tokens import API_RESOURCE, PRICESHEET_RESOURCE, TokenError
@@ -135,14 +135,6 @@ class _Connection(WSGIRequestHandler):
     disable_nagle_algorithm = True  # werkzeug writes a chunk's size, data and end apart
     timeout = 120  # seconds an idle connection is kept
 
-    def setup(self):
-        super().setup()
-        self.server.connections.add(self.connection)
-
-    def finish(self):
-        self.server.connections.discard(self.connection)
-        super().finish()
-
     def send_header(self, keyword, value):
         # werkzeug sends "Connection: close" with every answer, as an application may leave a
         # body unread; the simulator reads every body whole, so the connection can serve on.
@@ -155,6 +147,37 @@ class _Connection(WSGIRequestHandler):
 
     def log(self, type, message, *args):  # the signature of werkzeug's method
         _logger.debug("%s - %s", self.address_string(), message % args)
+
+
+class _Server(ThreadedWSGIServer):
+    """werkzeug's threaded server, knowing its open connections so that a stop can end them.
+
+    A connection is known from its accept, on the accepting thread, until its handler is done:
+    one accepted just before a stop is known to the stop too.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.connections = set()
+        self.connections_lock = threading.Lock()
+
+    def get_request(self):
+        connection, address = super().get_request()
+        with self.connections_lock:
+            self.connections.add(connection)
+        return connection, address
+
+    def shutdown_request(self, request):
+        with self.connections_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self):
+        """Shut every open connection down: its handler reads an end and stops."""
+        with self.connections_lock:
+            for connection in self.connections:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
 
 
 class Dispatcher:
@@ -339,14 +362,11 @@ def start_server(app, host, port, ssl_context=None):
 
     :return: the server, for :func:`stop_server`
     """
-    server = make_server(
-        host, port, app, threaded=True, request_handler=_Connection, ssl_context=ssl_context
-    )
+    server = _Server(host, port, app, handler=_Connection, ssl_context=ssl_context)
     if ssl_context is not None:
         # Each connection's TLS handshake then happens on its first read, in its own thread:
         # a client that connects and says nothing cannot hold up accept().
         server.socket.do_handshake_on_connect = False
-    server.connections = set()
     thread = threading.Thread(
         target=server.serve_forever,
         kwargs={"poll_interval": 0.2},
@@ -361,6 +381,4 @@ def stop_server(server):
     """Stop serving, and drop kept-alive connections so a stopped simulator answers nobody."""
     server.shutdown()
     server.server_close()
-    for sock in list(server.connections):
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+    server.close_connections()

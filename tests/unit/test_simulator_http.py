@@ -3,10 +3,11 @@
 import http.client
 import socket
 import ssl
+import threading
 
 import pytest
 
-from partner_center.simulator import Simulator, SimulatorSettings
+from partner_center.simulator import Simulator, SimulatorSettings, server
 
 SHEET = "/v1.0/sales/pricesheets(Market='US',PricesheetView='software')/$value"
 
@@ -78,3 +79,23 @@ def test_a_silent_client_does_not_hold_up_the_others(sim):
             assert connection.getresponse().status == 200
         finally:
             connection.close()
+
+
+def test_a_connection_accepted_just_before_a_stop_is_closed_by_it(plain_sim, monkeypatch):
+    """Even when its handler has not started yet: the stop knows it from its accept."""
+    accepted, released = threading.Event(), threading.Event()
+    setup = server._Connection.setup
+
+    def late_setup(handler):
+        accepted.set()
+        released.wait(10)
+        setup(handler)
+
+    monkeypatch.setattr(server._Connection, "setup", late_setup)
+    with socket.create_connection(("127.0.0.1", plain_sim.port), timeout=10) as connection:
+        try:
+            assert accepted.wait(10)
+            plain_sim.stop()
+            assert connection.recv(1024) == b""
+        finally:
+            released.set()
