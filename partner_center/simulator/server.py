@@ -134,11 +134,19 @@ class _Connection(WSGIRequestHandler):
     server_version = "PartnerCenterSimulator/1.0"
     disable_nagle_algorithm = True  # werkzeug writes a chunk's size, data and end apart
     timeout = 120  # seconds an idle connection is kept
+    ends_connection = False  # set by an error answered before any app sees the request
+
+    def send_error(self, code, message=None, explain=None):
+        """A request the HTTP layer refuses (request line or headers malformed or too long)
+        ends its connection: the bytes after it on the connection are no request to read."""
+        self.ends_connection = True
+        super().send_error(code, message, explain)
+        self.close_connection = True
 
     def send_header(self, keyword, value):
         # werkzeug sends "Connection: close" with every answer, as an application may leave a
         # body unread; the simulator reads every body whole, so the connection can serve on.
-        if keyword.lower() != "connection":
+        if keyword.lower() != "connection" or self.ends_connection:
             super().send_header(keyword, value)
 
     def connection_dropped(self, error, environ=None):

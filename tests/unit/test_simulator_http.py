@@ -81,6 +81,13 @@ def test_a_silent_client_does_not_hold_up_the_others(sim):
             connection.close()
 
 
+def received_until_closed(connection):
+    answer = b""
+    while chunk := connection.recv(4096):
+        answer += chunk
+    return answer
+
+
 def test_a_connection_accepted_just_before_a_stop_is_closed_by_it(plain_sim, monkeypatch):
     """Even when its handler has not started yet: the stop knows it from its accept."""
     accepted, released = threading.Event(), threading.Event()
@@ -99,3 +106,15 @@ def test_a_connection_accepted_just_before_a_stop_is_closed_by_it(plain_sim, mon
             assert connection.recv(1024) == b""
         finally:
             released.set()
+
+
+def test_a_malformed_request_line_is_refused_and_ends_the_connection(plain_sim):
+    health = b"GET /admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    malformed = b"GET /admin/health now HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", plain_sim.port), timeout=10) as connection:
+        connection.sendall(malformed + health)
+        answer = received_until_closed(connection)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert b"\r\nConnection: close" in head
+    assert f"\r\nContent-Length: {len(body)}".encode() in head  # and nothing after it
