@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
 from werkzeug import wrappers
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from .errors import CODE_INVALID_REQUEST, CODE_ORDER_IN_PROGRESS, SimError, invalid
@@ -108,7 +109,8 @@ class Router:
 
 
 class _Abort(ConnectionAbortedError):
-    """Close the connection without answering (faults ``reset`` / ``drop_after_commit``).
+    """Close the connection without answering (faults ``reset`` / ``drop_after_commit``, a
+    request body cut short).
 
     A ``ConnectionError``: werkzeug's server takes it for a connection gone and writes no more.
     """
@@ -194,26 +196,28 @@ class Dispatcher:
     def _wsgi(self, environ, start_response):
         """The WSGI app: read the request whole, dispatch it, log it, answer it."""
         http = wrappers.Request(environ)
-        request = Request(
-            method=http.method,
-            path=http.path,
-            query={key.lower(): value for key, value in http.args.items()},
-            headers=http.headers,
-            body=http.get_data(),
-            client_host=http.remote_addr,
-        )
+        query = {key.lower(): value for key, value in http.args.items()}
+        request_id = http.headers.get("MS-RequestId")
         correlation_id = http.headers.get("MS-CorrelationId") or str(uuid.uuid4())
         entry = {
             "at": time.time(),
-            "method": request.method,
-            "path": request.path,
-            "query": request.query,
-            "request_id": request.request_id,
+            "method": http.method,
+            "path": http.path,
+            "query": query,
+            "request_id": request_id,
             "correlation_id": correlation_id,
             "status": None,
             "fault": None,
         }
         try:
+            request = Request(
+                method=http.method,
+                path=http.path,
+                query=query,
+                headers=http.headers,
+                body=_body(http),
+                client_host=http.remote_addr,
+            )
             reply = self._dispatch(request, entry)
         except _Abort as abort:
             entry["status"] = "aborted"
@@ -238,8 +242,8 @@ class Dispatcher:
         entry["status"] = reply.status
         self._log_request(entry)
         reply.headers.setdefault("MS-CorrelationId", correlation_id)
-        if request.request_id:
-            reply.headers.setdefault("MS-RequestId", request.request_id)
+        if request_id:
+            reply.headers.setdefault("MS-RequestId", request_id)
         return _response(reply, http.accept_encodings)(environ, start_response)
 
     def _dispatch(self, request, entry):
@@ -329,6 +333,19 @@ class Dispatcher:
     def _log_request(self, entry):
         if not entry["path"].lower().startswith("/admin"):
             self._requests.append(entry)
+
+
+def _body(http):
+    """The request's body, read whole; a client gone before its end aborts the connection.
+
+    werkzeug raises ``ClientDisconnected`` for a body shorter than its Content-Length (the
+    client closed, or timed out), an ``OSError`` for a chunked body cut short or malformed.
+    """
+    try:
+        return http.get_data()
+    except (ClientDisconnected, OSError) as error:
+        _logger.debug("%s %s: body not read whole (%s)", http.method, http.path, error)
+        raise _Abort(reset=False) from None
 
 
 def make_request_log():

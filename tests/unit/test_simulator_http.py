@@ -1,6 +1,7 @@
 """The simulator's connections: kept alive, price sheets chunked, faults felt at the TCP level."""
 
 import http.client
+import logging
 import socket
 import ssl
 import threading
@@ -118,3 +119,12 @@ def test_a_malformed_request_line_is_refused_and_ends_the_connection(plain_sim):
     assert head.startswith(b"HTTP/1.1 400 ")
     assert b"\r\nConnection: close" in head
     assert f"\r\nContent-Length: {len(body)}".encode() in head  # and nothing after it
+
+
+def test_a_client_gone_mid_body_gets_no_answer_and_logs_no_warning(plain_sim, caplog):
+    head = b"POST /admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", plain_sim.port), timeout=10) as connection:
+        connection.sendall(head + b'{"cut": ')
+        connection.shutdown(socket.SHUT_WR)
+        assert received_until_closed(connection) == b""
+    assert [record for record in caplog.records if record.levelno >= logging.WARNING] == []
