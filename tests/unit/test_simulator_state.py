@@ -4,12 +4,16 @@ import json
 import os
 import pathlib
 import signal
+import ssl
+import stat
 import subprocess
 import sys
+import threading
 import uuid
 
 import pytest
 import requests
+import trustme
 
 from partner_center.simulator import Simulator, SimulatorSettings, certs
 from partner_center.simulator.errors import SimError
@@ -120,6 +124,50 @@ def test_a_ca_near_its_end_or_unreadable_is_replaced(tmp_path, monkeypatch):
         assert ca_file.read_bytes() != fresh
         assert http.get(f"{second.base_url}/admin/health", timeout=10).status_code == 200
     assert first.ca_file == second.ca_file == str(ca_file)
+
+
+def test_a_ca_whose_key_is_not_its_own_is_replaced(tmp_path):
+    ca_file, key_file = tmp_path / "ca.pem", tmp_path / "ca-key.pem"
+    trustme.CA().cert_pem.write_to_path(str(ca_file))
+    trustme.CA().private_key_pem.write_to_path(str(key_file))
+    mismatched = ca_file.read_bytes()
+    settings = SimulatorSettings(sku_count=20, cert_dir=str(tmp_path))
+    with Simulator(settings) as sim, session_for(sim) as http:
+        assert http.get(f"{sim.base_url}/admin/health", timeout=10).status_code == 200
+    assert ca_file.read_bytes() != mismatched
+    ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(ca_file, key_file)  # a pair again
+    assert [path.name for path in tmp_path.iterdir() if path.suffix == ".tmp"] == []
+
+
+def test_the_ca_key_is_readable_by_its_owner_only(tmp_path):
+    ca_file, key_file = tmp_path / "ca.pem", tmp_path / "ca-key.pem"
+    certs.server_context(str(tmp_path), ["127.0.0.1"])
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    kept = ca_file.read_bytes()
+    key_file.chmod(0o644)
+    certs.server_context(str(tmp_path), ["127.0.0.1"])
+    assert ca_file.read_bytes() == kept
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+
+def test_simulators_starting_together_on_one_directory_make_one_ca(tmp_path, monkeypatch):
+    written = []
+    replace_file = certs._replace_file
+
+    def counted_replace_file(path, content, mode):
+        written.append(os.path.basename(path))
+        replace_file(path, content, mode)
+
+    monkeypatch.setattr(certs, "_replace_file", counted_replace_file)
+    starts = [
+        threading.Thread(target=certs.server_context, args=(str(tmp_path), ["127.0.0.1"]))
+        for _ in range(4)
+    ]
+    for start in starts:
+        start.start()
+    for start in starts:
+        start.join(30)
+    assert written == ["ca-key.pem", "ca.pem"]
 
 
 def test_state_file_is_written_atomically(tmp_path):
