@@ -155,8 +155,17 @@ class _Connection(WSGIRequestHandler):
         """A connection gone, or aborted by a fault, serves no further request."""
         self.close_connection = True
 
-    def log(self, type, message, *args):  # the signature of werkzeug's method
-        _logger.debug("%s - %s", self.address_string(), message % args)
+    def log(self, level, message, *args):  # werkzeug passes (type, message, *args) by position
+        """Answered requests at debug level: the simulator keeps its own request log. What
+        werkzeug reports as errors (a request refused, a TLS handshake failed or cut short by
+        the client) at info: the client's doing, not the simulator's, and Odoo's test runs
+        fail on any warning."""
+        _logger.log(
+            logging.INFO if level == "error" else logging.DEBUG,
+            "%s - %s",
+            self.address_string(),
+            message % args,
+        )
 
 
 class _Server(ThreadedWSGIServer):

@@ -128,3 +128,12 @@ def test_a_client_gone_mid_body_gets_no_answer_and_logs_no_warning(plain_sim, ca
         connection.shutdown(socket.SHUT_WR)
         assert received_until_closed(connection) == b""
     assert [record for record in caplog.records if record.levelno >= logging.WARNING] == []
+
+
+def test_a_refused_request_is_logged_at_info_level(plain_sim, caplog):
+    caplog.set_level(logging.DEBUG, logger="partner_center.simulator.server")
+    with socket.create_connection(("127.0.0.1", plain_sim.port), timeout=10) as connection:
+        connection.sendall(b"GET /admin/health now HTTP/1.1\r\n\r\n")
+        received_until_closed(connection)
+    levels = {record.levelno for record in caplog.records if "code 400" in record.getMessage()}
+    assert levels == {logging.INFO}
