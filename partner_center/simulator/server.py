@@ -17,6 +17,7 @@ import uuid
 import zlib
 from collections import deque
 from dataclasses import dataclass, field
+from importlib import metadata
 from urllib.parse import parse_qs
 
 from werkzeug import wrappers
@@ -129,14 +130,22 @@ class _Abort(ConnectionAbortedError):
         sock.close()  # the handler's files hold the socket: it really closes (RST) with them
 
 
+def _werkzeug_release():
+    """werkzeug's major and minor version numbers, e.g. ``(2, 2)``."""
+    return tuple(int(number) for number in metadata.version("werkzeug").split(".")[:2])
+
+
 class _Connection(WSGIRequestHandler):
-    """werkzeug's request handler, keeping connections alive between answers."""
+    """werkzeug's request handler, keeping connections alive between answers (see keeps_alive)."""
 
     protocol_version = "HTTP/1.1"  # chunked price sheets, kept-alive connections
     server_version = "PartnerCenterSimulator/1.0"
     disable_nagle_algorithm = True  # werkzeug writes a chunk's size, data and end apart
     timeout = 120  # seconds an idle connection is kept
     ends_connection = False  # set by an error answered before any app sees the request
+    # werkzeug 2.3 and later read whatever follows an answer, to drain a body left unread: on a
+    # kept-alive connection that would be the client's next request. Each answer closes there.
+    keeps_alive = _werkzeug_release() < (2, 3)
 
     def send_error(self, code, message=None, explain=None):
         """A request the HTTP layer refuses (request line or headers malformed or too long)
@@ -148,8 +157,9 @@ class _Connection(WSGIRequestHandler):
     def send_header(self, keyword, value):
         # werkzeug sends "Connection: close" with every answer, as an application may leave a
         # body unread; the simulator reads every body whole, so the connection can serve on.
-        if keyword.lower() != "connection" or self.ends_connection:
-            super().send_header(keyword, value)
+        if keyword.lower() == "connection" and self.keeps_alive and not self.ends_connection:
+            return
+        super().send_header(keyword, value)
 
     def connection_dropped(self, error, environ=None):
         """A connection gone, or aborted by a fault, serves no further request."""
