@@ -233,7 +233,8 @@ class TestProvisioning(ProvisioningCase):
     def test_throttling_storm_reschedules_after_retry_after(self):
         self.simulator.set_faults(["orders:429/30::3", "carts:429/45::1", "checkout:429/20::1"])
         provisioning = self._provisioning()
-        now = fields.Datetime.now()
+        # a second ahead: Odoo's clock has whole seconds, tokens already issued stay valid
+        now = fields.Datetime.now() + timedelta(seconds=1)
         with self.capture_triggers(CRON) as capture, freeze_time(now):
             self._run_cron()
         self.assertEqual(provisioning.state, "pending")
