@@ -1,5 +1,7 @@
-from datetime import datetime
+from datetime import timedelta
 from unittest.mock import patch
+
+from freezegun import freeze_time
 
 from odoo import fields
 from odoo.exceptions import AccessError
@@ -123,11 +125,14 @@ class TestSyncInBackground(MsCspCatalogueCase, CronMixinCase):
         self.assertFalse(self.instance.sku_ids)
 
     def test_price_rows_are_chosen_at_the_instant_of_the_sync(self):
-        before = fields.Datetime.now()
-        with patch.object(
-            ms_csp_instance, "fetch_snapshot", wraps=ms_csp_instance.fetch_snapshot
-        ) as fetch:
+        # a second ahead: Odoo's clock has whole seconds, tokens already issued stay valid
+        now = fields.Datetime.now() + timedelta(seconds=1)
+        with (
+            patch.object(
+                ms_csp_instance, "fetch_snapshot", wraps=ms_csp_instance.fetch_snapshot
+            ) as fetch,
+            freeze_time(now),
+        ):
             self.sync()
-        moment = fetch.call_args.kwargs["on_date"]
-        self.assertIsInstance(moment, datetime)  # a row starting at 09:00 counts from 09:00
-        self.assertGreaterEqual(moment, before)
+        # a row starting at 09:00 counts from 09:00, not from the start of the day
+        self.assertEqual(fetch.call_args.kwargs["on_date"], now)
