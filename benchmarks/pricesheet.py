@@ -26,7 +26,16 @@ import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import devenv  # noqa: E402 - the project's set-up, found through the path above
+
+if __name__ == "__main__" and Path(sys.prefix).resolve() != devenv.VENV.resolve():
+    # partner_center needs the suite's packages (msal, requests): run in its environment
+    devenv.setup()
+    sys.exit(devenv.run([devenv.venv_python(), __file__, *sys.argv[1:]], check=False).returncode)
 
 from partner_center.pricesheet import SOFTWARE_SHEET_COLUMNS, iter_price_rows  # noqa: E402
 
