@@ -248,7 +248,7 @@ class Dispatcher:
         except TokenError as error:
             reply = Reply(error.status, error.payload())
         except Exception:  # a simulator bug must still answer like a server would
-            _logger.exception("simulator handler failed on %s %s", request.method, request.path)
+            _logger.exception("simulator handler failed on %s %s", http.method, http.path)
             reply = Reply(
                 500,
                 {
