@@ -127,15 +127,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skus", type=int, default=5000, help="simulator SKUs (at most 5,000)")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.inside:
-        sys.path.insert(0, str(ROOT))
-        return measure(args.skus, args.rounds)
-    devenv.setup()
-    inside = [devenv.venv_python(), Path(__file__).resolve(), "--inside"]
-    inside += ["--skus", args.skus, "--rounds", args.rounds]
-    return devenv.run(inside, check=False, cwd=ROOT).returncode
+    if not devenv.in_venv():
+        return devenv.run_in_venv(Path(__file__).resolve(), sys.argv[1:] if argv is None else argv)
+    sys.path.insert(0, str(ROOT))
+    return measure(args.skus, args.rounds)
 
 
 if __name__ == "__main__":

@@ -32,10 +32,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import devenv  # noqa: E402 - the project's set-up, found through the path above
 
-if __name__ == "__main__" and Path(sys.prefix).resolve() != devenv.VENV.resolve():
+if __name__ == "__main__" and not devenv.in_venv():
     # partner_center needs the suite's packages (msal, requests): run in its environment
-    devenv.setup()
-    sys.exit(devenv.run([devenv.venv_python(), __file__, *sys.argv[1:]], check=False).returncode)
+    sys.exit(devenv.run_in_venv(__file__, sys.argv[1:]))
 
 from partner_center.pricesheet import SOFTWARE_SHEET_COLUMNS, iter_price_rows  # noqa: E402
 

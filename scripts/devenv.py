@@ -146,12 +146,23 @@ def odoo_requirements_file(src):
 
 
 def venv_python():
-    return VENV / "bin" / "python"
+    return venv_bin("python")
 
 
 def venv_bin(name):
-    """A console script of the virtual environment."""
-    return venv_python().parent / name
+    """A program of the virtual environment (its python, a console script)."""
+    return VENV / "bin" / name
+
+
+def in_venv():
+    """Whether this interpreter is the virtual environment's."""
+    return Path(sys.prefix).resolve() == VENV.resolve()
+
+
+def run_in_venv(script, args):
+    """Set the environment up, then run ``script`` with ``args`` in it: its exit status."""
+    setup()
+    return run([venv_python(), script, *args], check=False, cwd=ROOT).returncode
 
 
 def venv_site_packages():
@@ -788,11 +799,10 @@ def run_lint(odoo_src):
     it is skipped, and says so.
     """
     banner("Lint: ruff check and format, manifestoo, pylint-odoo, oca-checks-odoo-module")
-    bin_dir = VENV / "bin"
     addons = sorted(str(p.parent) for p in ADDONS.glob("*/__manifest__.py"))
     # licences compatible with the dependencies', development status no higher than theirs
     manifestoo = [
-        bin_dir / "manifestoo",
+        venv_bin("manifestoo"),
         "--addons-path-python",
         venv_python(),
         "--addons-path",
@@ -803,12 +813,12 @@ def run_lint(odoo_src):
         "18.0",
     ]
     checks = [
-        [bin_dir / "ruff", "check", ROOT],
-        [bin_dir / "ruff", "format", "--check", ROOT],
+        [venv_bin("ruff"), "check", ROOT],
+        [venv_bin("ruff"), "format", "--check", ROOT],
         [venv_python(), ROOT / "scripts" / "readme.py", "--check"],
         *([[*manifestoo, "check-licenses"], [*manifestoo, "check-dev-status"]] if odoo_src else []),
-        [bin_dir / "pylint", "--rcfile", ROOT / ".pylintrc", *addons],
-        [bin_dir / "oca-checks-odoo-module", *addons],
+        [venv_bin("pylint"), "--rcfile", ROOT / ".pylintrc", *addons],
+        [venv_bin("oca-checks-odoo-module"), *addons],
     ]
     if not odoo_src:
         say("SKIPPED: manifestoo (licences, development status): it needs Odoo's manifests")
