@@ -2,6 +2,7 @@ from odoo import api, fields, models
 
 from ..const import KIND_PERPETUAL, TERM_PLAN_ONE_TIME, TERM_PLANS
 from .ms_csp_sku import TERM_PLAN_SELECTION
+from .sync_memo import sync_is_writing
 
 
 class ProductProduct(models.Model):
@@ -44,6 +45,25 @@ class ProductProduct(models.Model):
             plan = plans[0] if plans and product.ms_sku_id else False
             product.ms_term_plan = plan
             product.ms_billing_uom_id = billing_units.get(plan) or False
+
+    def _prepare_create_values(self, vals_list):
+        """While a catalog sync writes, new variants do not give their template its own values.
+
+        Odoo precomputes the variant fields that are its template's (``_inherits``), such as the
+        properties, then writes each back to the template, one write per variant: a first sync
+        would rewrite every new product once per term. The value is read from the template, so
+        the write changes nothing; the sync's variants leave it out. Values the caller gives
+        are kept.
+        """
+        result = super()._prepare_create_values(vals_list)
+        if sync_is_writing(self.env):
+            inherited = [name for name, field in self._fields.items() if field.inherited]
+            for given, values in zip(vals_list, result, strict=True):
+                if given.get("product_tmpl_id"):
+                    for name in inherited:
+                        if name not in given:
+                            values.pop(name, None)
+        return result
 
     def _ms_end_customer_price(self, partner, currency=None, on_date=None):
         """The price of this Microsoft variant for ``partner``'s billing country and currency.
