@@ -7,7 +7,8 @@ not price in: converted from USD with a conversion rate), it times, in a throwaw
 
 - the first sync, which creates everything, split into reading Partner Center and writing;
 - a second sync that finds nothing new, and checks that it wrote no ``product.template``,
-  ``product.product``, ``product.pricelist.item`` or ``ms.csp.price`` row (their ``write_date``);
+  ``product.product``, ``product.pricelist.item`` or ``ms.csp.price`` row (none created, updated
+  or deleted: each row's stored version is compared);
 
 then, in a copy of the fresh database, Odoo's standard importer (``load()``, one call per model as
 the import dialog makes it, each committed) on what an administrator would import by hand to get
@@ -199,10 +200,10 @@ def measure(conf, sku_count):
         instance_id = configure_instance(sync_registry, simulator)
         first = timed_sync(sync_registry, instance_id)
         counts = synced_counts(sync_registry, instance_id)
-        mark = database_now(sync_registry)
+        mark, versions = database_now(sync_registry), row_versions(sync_registry)
         second = timed_sync(sync_registry, instance_id)
-        written = rows_written_since(sync_registry, mark)
-        sku_written = rows_written_since(sync_registry, mark, ("ms_csp_sku",))["ms_csp_sku"]
+        written = rows_written(sync_registry, versions)
+        sku_written = sku_rows_written_since(sync_registry, mark)
     importer = timed_import(
         odoo.modules.registry.Registry(LOAD_DATABASE), *import_rows(sync_registry, instance_id)
     )
@@ -348,18 +349,41 @@ def database_now(registry):
         return env.cr.fetchone()[0]
 
 
-def rows_written_since(registry, mark, tables=UNTOUCHED_TABLES):
-    """Rows of ``tables`` created or written after ``mark`` (Odoo stamps both)."""
+def row_versions(registry):
+    """Table -> {id: the row's stored version} for ``UNTOUCHED_TABLES``.
+
+    Any UPDATE gives a row a new version (a new place, ``ctid``, stamped with its transaction,
+    ``xmin``), whether or not its values change; ``ms_csp_price`` has no ``write_date``.
+    """
     with environment(registry) as env:
-        written = {}
-        for table in tables:
-            env.cr.execute(
-                f"SELECT count(*) FROM {table} WHERE write_date > %s "  # noqa: S608
-                "OR create_date > %s",
-                (mark, mark),
-            )
-            written[table] = env.cr.fetchone()[0]
-        return written
+        versions = {}
+        for table in UNTOUCHED_TABLES:
+            env.cr.execute(f"SELECT id, ctid::text || ':' || xmin::text FROM {table}")  # noqa: S608
+            versions[table] = dict(env.cr.fetchall())
+        return versions
+
+
+def rows_written(registry, before):
+    """Rows of ``UNTOUCHED_TABLES`` created, updated or deleted since ``before`` was read."""
+    after = row_versions(registry)
+    return {
+        table: sum(
+            1
+            for row_id in before[table].keys() | after[table].keys()
+            if before[table].get(row_id) != after[table].get(row_id)
+        )
+        for table in UNTOUCHED_TABLES
+    }
+
+
+def sku_rows_written_since(registry, mark):
+    """SKUs created or written after ``mark`` (Odoo stamps both)."""
+    with environment(registry) as env:
+        env.cr.execute(
+            "SELECT count(*) FROM ms_csp_sku WHERE write_date > %s OR create_date > %s",
+            (mark, mark),
+        )
+        return env.cr.fetchone()[0]
 
 
 # --- the importer --- #

@@ -679,11 +679,10 @@ class MsCspCatalogueApplier(models.AbstractModel):
         amount = {
             currency.id: _column_amount(currency) for currency in context["currencies"].values()
         }
-        stamp = f"{self.env.uid}\t{self.env.cr.now().isoformat(' ')}"
         lines = io.StringIO(
             "".join(
                 f"{sku_id}\t{instance.id}\t{plan}\t{country_id or NULL}\t{currency_id}\t"
-                f"{amount[currency_id](cost)}\t{amount[currency_id](sell)}\t{stamp}\t{stamp}\n"
+                f"{amount[currency_id](cost)}\t{amount[currency_id](sell)}\n"
                 for (sku_id, plan, country_id, currency_id), cost, sell in rows
             )
         )
@@ -702,10 +701,6 @@ class MsCspCatalogueApplier(models.AbstractModel):
                     "currency_id",
                     "cost",
                     "sell",
-                    "create_uid",
-                    "create_date",
-                    "write_uid",
-                    "write_date",
                 ),
             )
         finally:
@@ -723,19 +718,17 @@ class MsCspCatalogueApplier(models.AbstractModel):
         prices = self.env["ms.csp.price"].browse([price_id for price_id, _cost, _sell in rows])
         prices.check_access("write")
         amount = {price.id: _column_amount(price.currency_id) for price in prices}
-        uid, now = self.env.uid, self.env.cr.now()
         self.env.cr.execute_values(
-            "UPDATE ms_csp_price SET cost = v.cost, sell = v.sell, write_uid = v.uid, "
-            "write_date = v.now FROM (VALUES %s) AS v(id, cost, sell, uid, now) "
-            "WHERE ms_csp_price.id = v.id",
+            "UPDATE ms_csp_price SET cost = v.cost, sell = v.sell "
+            "FROM (VALUES %s) AS v(id, cost, sell) WHERE ms_csp_price.id = v.id",
             [
-                (price_id, amount[price_id](cost), amount[price_id](sell), uid, now)
+                (price_id, amount[price_id](cost), amount[price_id](sell))
                 for price_id, cost, sell in rows
             ],
-            template="(%s, %s::numeric, %s::numeric, %s, %s::timestamp)",
+            template="(%s, %s::numeric, %s::numeric)",
             page_size=1000,
         )
-        prices.invalidate_recordset(["cost", "sell", "write_uid", "write_date"])
+        prices.invalidate_recordset(["cost", "sell"])
 
     def _ms_variants(self, skus):
         """(sku id, term plan) -> product.product, for the SKUs' products."""

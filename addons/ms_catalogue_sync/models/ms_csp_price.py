@@ -18,6 +18,10 @@ class MsCspPrice(models.Model):
     _name = "ms.csp.price"
     _description = "Microsoft Price per Country"
     _order = "sku_id, term_plan, country_id, currency_id"
+    # Rows written by the catalog sync only, a dozen per SKU: who and when is the sync run's
+    # (its change lines keep old and new prices). Without the four audit columns a first sync
+    # inserts its rows without checking two user references per row.
+    _log_access = False
 
     sku_id = fields.Many2one("ms.csp.sku", required=True, ondelete="cascade", index=True)
     instance_id = fields.Many2one("ms.csp.instance", required=True, ondelete="cascade", index=True)

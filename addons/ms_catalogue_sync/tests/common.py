@@ -1,6 +1,7 @@
 """Fixtures of the catalogue tests: an instance with currencies, wired to the simulator."""
 
 from odoo import Command
+from odoo.tools import SQL
 
 from odoo.addons.ms_csp_base.tests.common import COUNTRIES, MsCspSimulatorCase
 
@@ -50,3 +51,19 @@ class MsCspCatalogueCase(MsCspSimulatorCase):
             [("instance_id", "=", self.instance.id), ("code", "=", code)]
         )
         return sku.product_tmpl_id.with_context(active_test=False)
+
+    def row_versions(self, table, ids):
+        """id -> the stored version of each row: any write gives a row a new one.
+
+        An UPDATE makes a new version of a row, at a new place (``ctid``) and stamped with its
+        transaction (``xmin``), whether or not the values differ.
+        """
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                "SELECT id, ctid::text || ':' || xmin::text FROM %s WHERE id = ANY(%s)",
+                SQL.identifier(table),
+                list(ids),
+            )
+        )
+        return dict(self.env.cr.fetchall())

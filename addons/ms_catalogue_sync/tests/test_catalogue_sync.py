@@ -304,44 +304,27 @@ class TestCatalogueSync(MsCspCatalogueCase):
     def test_second_sync_without_changes_writes_nothing(self):
         self.sync()
         templates = self.instance.sku_ids.product_tmpl_id
-        items = self.instance.pricelist_ids.item_ids
-        prices = self.instance.sku_ids.price_ids
-        self.env.flush_all()
-        self.env.cr.execute(
-            """
-            UPDATE product_template SET write_date = '2000-01-01' WHERE id IN %s;
-            UPDATE product_product SET write_date = '2000-01-01' WHERE product_tmpl_id IN %s;
-            UPDATE product_pricelist_item SET write_date = '2000-01-01' WHERE id IN %s;
-            UPDATE ms_csp_price SET write_date = '2000-01-01' WHERE id IN %s;
-        """,
-            (tuple(templates.ids), tuple(templates.ids), tuple(items.ids), tuple(prices.ids)),
-        )
+        tables = {
+            "product_template": templates.ids,
+            "product_product": templates.with_context(active_test=False).product_variant_ids.ids,
+            "product_pricelist_item": self.instance.pricelist_ids.item_ids.ids,
+            "ms_csp_price": self.instance.sku_ids.price_ids.ids,
+        }
+        before = {table: self.row_versions(table, ids) for table, ids in tables.items()}
         self.env.invalidate_all()
         run = self.sync()
         self.assertEqual(run.state, "done")
         self.assertFalse(run.new_count or run.retired_count or run.price_change_count)
-        self.env.flush_all()
-        for table in (
-            "product_template",
-            "product_product",
-            "product_pricelist_item",
-            "ms_csp_price",
-        ):
-            self.env.cr.execute(
-                f"SELECT count(*) FROM {table} WHERE write_date > '2000-01-01' "  # noqa: S608
-                f"AND id IN %s",
-                (
-                    tuple(
-                        {
-                            "product_template": templates.ids,
-                            "product_product": templates.product_variant_ids.ids,
-                            "product_pricelist_item": items.ids,
-                            "ms_csp_price": prices.ids,
-                        }[table]
-                    ),
-                ),
-            )
-            self.assertEqual(self.env.cr.fetchone()[0], 0, f"{table} rows were written")
+        for table, ids in tables.items():
+            self.assertEqual(self.row_versions(table, ids), before[table], f"{table} rows written")
+        self.assertEqual(
+            self.instance.sku_ids.price_ids.ids, tables["ms_csp_price"], "no row added"
+        )
+        self.assertEqual(
+            self.instance.pricelist_ids.item_ids.ids,
+            tables["product_pricelist_item"],
+            "no item added",
+        )
 
     def test_next_month_retires_adds_and_reprices_and_shows_it(self):
         self.sync()

@@ -169,22 +169,11 @@ class TestSyncedPriceProperties(MsCspCatalogueCase):
             )
 
         prices, items = sku.price_ids, self.instance.pricelist_ids.item_ids
-        self.env.flush_all()
-        self.env.cr.execute(
-            """
-            UPDATE ms_csp_price SET write_date = '2000-01-01' WHERE id IN %s;
-            UPDATE product_pricelist_item SET write_date = '2000-01-01' WHERE id IN %s;
-        """,
-            (tuple(prices.ids), tuple(items.ids) or (0,)),
-        )
+        tables = {"ms_csp_price": prices.ids, "product_pricelist_item": items.ids}
+        before = {table: self.row_versions(table, ids) for table, ids in tables.items()}
         self.env.invalidate_all()
         second = self.apply(self.snapshot(sheet))
         self.assertFalse(second.new_count or second.price_change_count or second.change_ids)
-        self.env.flush_all()
-        for table, ids in (("ms_csp_price", prices.ids), ("product_pricelist_item", items.ids)):
-            self.env.cr.execute(
-                f"SELECT count(*) FROM {table} WHERE write_date > '2000-01-01' AND id IN %s",  # noqa: S608
-                (tuple(ids) or (0,),),
-            )
-            self.assertEqual(self.env.cr.fetchone()[0], 0, f"{table} rows were written")
+        for table, ids in tables.items():
+            self.assertEqual(self.row_versions(table, ids), before[table], f"{table} rows written")
         self.assertEqual(set(sku.price_ids.ids), set(prices.ids), "no row added")
