@@ -53,8 +53,33 @@ PRODUCT_KIND_FIELDS = (
 # Read-only computed fields of new products whose values the sync gives (_create_keeping_given)
 GIVEN_TEMPLATE_FIELDS = ("has_configurable_attributes",)
 GIVEN_VARIANT_FIELDS = ("combination_indices", "ms_term_plan", "ms_billing_uom_id")
-# What distinguishes the Microsoft items of one pricelist (see _ms_create_pricelist_items)
+# What distinguishes the records the sync makes in numbers, one from another of its kind: given
+# with each record, everything else copied from the first of its kind (see _create_as_copies)
 ITEM_VARYING = ("product_tmpl_id", "product_id", "fixed_price")
+TERM_VALUE_VARYING = (
+    "attribute_line_id",
+    "product_tmpl_id",
+    "product_attribute_value_id",
+    "price_extra",
+)
+VARIANT_VARYING = (
+    "product_tmpl_id",
+    "active",
+    "product_template_attribute_value_ids",
+    "combination_indices",
+    "default_code",
+    "ms_term_plan",
+    "ms_billing_uom_id",
+    "standard_price",
+)
+# Where a ``create`` may be defined for models made by copies: Odoo's, the product and mail
+# modules' (sanitized values, cleared caches, chatter the sync turns off) and this module's
+COPY_SAFE_CREATE = (
+    "odoo.models",
+    "odoo.addons.product.",
+    "odoo.addons.mail.",
+    "odoo.addons.ms_catalogue_sync.",
+)
 SKU_FIELDS = [
     "name",
     "code",
@@ -80,7 +105,8 @@ class MsCspCatalogueApplier(models.AbstractModel):
     creations in one ``create`` per model, identical updates in one ``write``. Products are made
     without Odoo's per-product chatter and variant machinery (see ``_ms_create_products``), the
     large ``ms.csp.price`` table is read in SQL and filled with COPY (``_ms_insert_prices``), the
-    pricelist items after the first of a pricelist are its copies (``_ms_create_pricelist_items``),
+    variants, term values and pricelist items after the first of their kind are its copies
+    (``_create_as_copies``),
     and while it writes, precisions and defaults are read once (``sync_memo``) and the cyclic
     garbage collector is paused (the sync makes no reference cycles worth collecting).
     """
@@ -402,11 +428,12 @@ class MsCspCatalogueApplier(models.AbstractModel):
         # are the variants' defaults (weight, volume).
         kept = [templates._fields[name] for name in ("default_code", "weight", "volume")]
         with self.env.protecting(kept, templates):
-            _create_keeping_given(
+            _create_as_copies(
                 self.env["product.product"]
                 .with_company(templates.company_id[:1])
                 .with_context(**NO_CHATTER),
                 vals_list,
+                VARIANT_VARYING,
                 GIVEN_VARIANT_FIELDS,
             )
 
@@ -431,9 +458,10 @@ class MsCspCatalogueApplier(models.AbstractModel):
                         else value.default_extra_price,
                     }
                 )
-        return _create_keeping_given(
+        return _create_as_copies(
             self.env["product.template.attribute.value"],
             values_list,
+            TERM_VALUE_VARYING,
             ("product_tmpl_id", "attribute_id"),
         )
 
@@ -789,79 +817,8 @@ class MsCspCatalogueApplier(models.AbstractModel):
                 )
             elif not _same(item[1], sell):
                 updates.append((items.browse(item[0]), {"fixed_price": sell}))
-        self._ms_create_pricelist_items(to_create)
+        _create_as_copies(items, to_create, ITEM_VARYING)
         _write_grouped(updates)
-
-    def _ms_create_pricelist_items(self, vals_list):
-        """New Microsoft items: the first of each pricelist by the ORM, the others as its copies.
-
-        A first sync makes an item per variant and currency; through the ORM that was the largest
-        part of its time. Items of one pricelist differ only in product and price, so the first
-        one gets every default, computed value and check of the ORM (and of the modules that extend
-        pricelist items), and the others copy its columns in one INSERT; their stored fields
-        computed from the product or the price are then recomputed by the ORM, in batch. When
-        items carry many2many values (another module's), the ORM makes them all.
-
-        :param vals_list: item values, all with the same fields (see the caller)
-        """
-        items = self.env["product.pricelist.item"]
-        groups = defaultdict(list)
-        for vals in vals_list:
-            groups[vals["pricelist_id"]].append(vals)
-        prototypes = items.create([group[0] for group in groups.values()])
-        if not prototypes:
-            return
-        copied = [
-            name
-            for name, field in items._fields.items()
-            if field.store and field.column_type and name not in ("id", *ITEM_VARYING)
-        ]
-        if any(
-            prototype[name]
-            for prototype in prototypes
-            for name, field in items._fields.items()
-            if field.store and field.type == "many2many"
-        ):
-            items.create([vals for group in groups.values() for vals in group[1:]])
-            return
-        prototypes.flush_recordset()
-        items.check_access("create")
-        fixed_price = items._fields["fixed_price"]
-        query = SQL(
-            "INSERT INTO product_pricelist_item (%s, %s) SELECT v.tmpl, v.product, v.price, %s "
-            "FROM (VALUES %%s) AS v(prototype, tmpl, product, price) "
-            "JOIN product_pricelist_item p ON p.id = v.prototype RETURNING id",
-            SQL(", ").join(SQL.identifier(name) for name in ITEM_VARYING),
-            SQL(", ").join(SQL.identifier(name) for name in copied),
-            SQL(", ").join(SQL.identifier("p", name) for name in copied),
-        )
-        rows = [
-            (
-                prototype.id,
-                vals["product_tmpl_id"],
-                vals["product_id"],
-                fixed_price.convert_to_column(vals["fixed_price"], prototype),
-            )
-            for prototype, group in zip(prototypes, groups.values(), strict=True)
-            for vals in group[1:]
-        ]
-        created = (
-            self.env.cr.execute_values(
-                query.code, rows, template="(%s, %s, %s, %s::numeric)", page_size=1000, fetch=True
-            )
-            if rows
-            else []
-        )
-        new_items = items.browse([row[0] for row in created])
-        for field in items._fields.values():
-            depends = items.pool.field_depends.get(field, ())
-            if (
-                field.store
-                and field.compute
-                and any(path.split(".")[0] in ITEM_VARYING for path in depends)
-            ):
-                self.env.add_to_compute(field, new_items)
-        self.env["product.pricelist"].invalidate_model(["item_ids"])
 
     def _ms_company_rate(self, instance, currencies):
         """The default price currency for the company's own prices, and its rate into it.
@@ -986,6 +943,149 @@ def _create_keeping_given(model, vals_list, names):
         if all(name in vals for vals in vals_list):
             model.env.remove_to_compute(model._fields[name], records)
     return records
+
+
+def _create_as_copies(model, vals_list, varying, keep=()):
+    """``_create_keeping_given(model, vals_list, keep)`` for records made in numbers: the first
+    of each kind by the ORM, the others as its copies.
+
+    A first sync makes a variant and a term value per term of each product and an item per
+    variant and currency; through the ORM, record by record, that was the largest part of its
+    time. Records of one kind (the same fields given, the same values but ``varying``) differ only
+    in those: the first gets every default, precomputed value and check of the ORM, and the
+    ``create`` of the modules that extend the model; the others copy its columns in one INSERT
+    with their own ``varying`` values and many2many links. Then, as the ORM would after creating
+    them: their stored fields computed from ``varying`` ones are recomputed (in batch, but for
+    the given ones), what depends on them elsewhere is marked, the model's constraints on those
+    fields are checked. A kind whose first record holds other many2many values (a default of
+    another module), and every record when another module extends ``create``, is made by the ORM.
+
+    :param varying: the fields whose values differ between records: stored columns or many2many
+    """
+    if not all(
+        cls.__module__.startswith(COPY_SAFE_CREATE)
+        for cls in type(model).__mro__
+        if "create" in vars(cls) or "_create" in vars(cls)
+    ):
+        return _create_keeping_given(model, vals_list, keep)
+    groups = defaultdict(list)
+    for vals in vals_list:
+        kind = sorted((name, value) for name, value in vals.items() if name not in varying)
+        groups[repr((sorted(vals), kind))].append(vals)
+    prototypes = _create_keeping_given(model, [group[0] for group in groups.values()], keep)
+    fields = model._fields
+    links = [field for field in fields.values() if field.store and field.type == "many2many"]
+    made, by_orm = {}, []  # id(values) -> record id
+    for prototype, group in zip(prototypes, groups.values(), strict=True):
+        made[id(group[0])] = prototype.id
+        given = {fields[name].relation for name in group[0] if fields[name].type == "many2many"}
+        # a many2many on the table of a given one (a variant's values, filtered) is given too
+        if any(prototype[field.name] for field in links if field.relation not in given):
+            by_orm += group[1:]
+        elif group[1:]:
+            copies = _insert_copies(prototype, group[1:], varying, keep)
+            made.update(zip(map(id, group[1:]), copies.ids, strict=True))
+    made.update(zip(map(id, by_orm), _create_keeping_given(model, by_orm, keep).ids, strict=True))
+    return model.browse([made[id(vals)] for vals in vals_list])
+
+
+def _insert_copies(prototype, vals_list, varying, keep):
+    """Insert copies of ``prototype``, one per values of ``vals_list``, which give the same
+    fields (see ``_create_as_copies``); the new records."""
+    model, fields, env = prototype.browse(), prototype._fields, prototype.env
+    # the other values equal the prototype's (see the groups), its columns hold them
+    given = [name for name in varying if name in vals_list[0]]
+    columns = [name for name in given if fields[name].column_type]
+    links = [name for name in given if fields[name].type == "many2many"]
+    copied = [
+        name
+        for name, field in fields.items()
+        if field.store and field.column_type and name != "id" and name not in columns
+    ]
+    model.check_access("create")
+    model.flush_model()
+    table = SQL.identifier(model._table)
+    env.cr.execute(
+        SQL(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            model._table,
+            len(vals_list),
+        )
+    )
+    ids = [row[0] for row in env.cr.fetchall()]
+    query = SQL(
+        "INSERT INTO %s (id, %s, %s) SELECT v.id, %s, %s FROM (VALUES %%s) AS v(id, prototype, %s) "
+        "JOIN %s p ON p.id = v.prototype",
+        table,
+        SQL(", ").join(SQL.identifier(name) for name in columns),
+        SQL(", ").join(SQL.identifier(name) for name in copied),
+        SQL(", ").join(SQL.identifier("v", name) for name in columns),
+        SQL(", ").join(SQL.identifier("p", name) for name in copied),
+        SQL(", ").join(SQL.identifier(name) for name in columns),
+        table,
+    )
+    casts = "".join(f", %s::{fields[name].column_type[1]}" for name in columns)
+    env.cr.execute_values(
+        query.code,
+        [
+            (
+                record_id,
+                prototype.id,
+                *(
+                    fields[name].convert_to_column_insert(vals[name], prototype, vals)
+                    for name in columns
+                ),
+            )
+            for record_id, vals in zip(ids, vals_list, strict=True)
+        ],
+        template=f"(%s, %s{casts})",
+        page_size=1000,
+    )
+    for name in links:
+        field = fields[name]
+        env.cr.execute_values(
+            SQL(
+                "INSERT INTO %s (%s, %s) VALUES %%s ON CONFLICT DO NOTHING",
+                SQL.identifier(field.relation),
+                SQL.identifier(field.column1),
+                SQL.identifier(field.column2),
+            ).code,
+            [
+                (record_id, target)
+                for record_id, vals in zip(ids, vals_list, strict=True)
+                for target in _linked_ids(vals[name])
+            ],
+            page_size=1000,
+        )
+    records = model.browse(ids)
+    for field in fields.values():
+        depends = model.pool.field_depends.get(field, ())
+        if field.store and field.compute and any(path.split(".")[0] in given for path in depends):
+            env.add_to_compute(field, records)
+    records.modified(given, create=True)
+    for name in keep:  # given in every record's values, as Odoo computes them
+        if name in given:
+            env.remove_to_compute(fields[name], records)
+    for name in given:  # the other side of the given relations does not list the copies yet
+        for inverse in model.pool.field_inverses[fields[name]]:
+            env[inverse.model_name].invalidate_model([inverse.name])
+    # ormcaches of the model's records (a product's variant by combination) know no copy yet
+    env.registry.clear_cache()
+    records._validate_fields(given)
+    return records
+
+
+def _linked_ids(commands):
+    """The ids a many2many value of ``create`` links: ``[(6, 0, ids)]`` or ``(4, id)`` commands."""
+    ids = []
+    for command in commands:
+        if command[0] == 6:
+            ids += command[2]
+        elif command[0] == 4:
+            ids.append(command[1])
+        else:
+            raise ValueError(f"unsupported many2many command for a copy: {command!r}")
+    return ids
 
 
 def _skip_image_computations(records):
