@@ -316,17 +316,21 @@ class MsCspCatalogueApplier(models.AbstractModel):
 
     @staticmethod
     def _ms_diff(record, values):
-        """The part of ``values`` that differs from ``record`` (many2many as sorted id lists)."""
+        """The part of ``values`` that differs from ``record`` (many2many as sorted id lists).
+
+        Values are compared as the cache holds them (ids for relations): a sync compares
+        thousands of records, and making a recordset of each relation would be most of it.
+        """
         diff = {}
+        env = record.env
         for name, value in values.items():
-            current = record[name]
             field = record._fields[name]
+            if not env.cache.contains(record, field) or env.is_to_compute(field, record):
+                record[name]  # noqa: B018 - read (with the batch) or computed into the cache
+            current = env.cache.get(record, field)
             if field.type == "many2many":
-                if sorted(current.ids) != sorted(value):
+                if sorted(current) != sorted(value):
                     diff[name] = [(6, 0, value)]
-            elif field.type == "many2one":
-                if current.id != (value or False):
-                    diff[name] = value
             elif (current or False) != (value or False):
                 diff[name] = value
         return diff
@@ -501,7 +505,7 @@ class MsCspCatalogueApplier(models.AbstractModel):
             if diff:
                 updates.append((template, diff))
         _write_grouped(updates)
-        self._ms_sync_term_values(skus, templates, context)
+        self._ms_sync_term_values(skus, context)
         return len(updates)
 
     def _ms_template_values(self, sku, context, update=False):
@@ -568,27 +572,61 @@ class MsCspCatalogueApplier(models.AbstractModel):
             if sell is not None and plan in plans
         }
 
-    def _ms_sync_term_values(self, skus, templates, context):
+    def _ms_sync_term_values(self, skus, context):
         """Add variants for term plans Microsoft added; removed plans keep their variants."""
         attribute = context["records"]["term_attribute"]
-        lines = templates.attribute_line_ids.filtered(
-            lambda term_line: term_line.attribute_id == attribute
+        missing = self._ms_missing_term_values(skus, attribute)
+        for sku in skus.filtered(lambda sku: sku.id in missing):
+            template = sku.product_tmpl_id.with_context(active_test=False)
+            lines = template.attribute_line_ids.filtered(
+                lambda term_line: term_line.attribute_id == attribute
+            )
+            lines.value_ids = [(4, value_id) for value_id in missing[sku.id]]
+            for variant in template.product_variant_ids:
+                code = variant_code(sku.code, variant.ms_term_plan)
+                if variant.default_code != code:
+                    variant.default_code = code
+
+    def _ms_missing_term_values(self, skus, attribute):
+        """SKU id -> the ids of its term values its product's Microsoft Term line lacks, for
+        the SKUs whose product has that line: one query for the batch, which has thousands of
+        SKUs and, month after month, hardly any new term."""
+        sku_values = self.env["ms.csp.sku"]._fields["term_value_ids"]
+        line_values = self.env["product.template.attribute.line"]._fields["value_ids"]
+        self.env["ms.csp.sku"].flush_model(["product_tmpl_id", "term_value_ids"])
+        self.env["product.template.attribute.line"].flush_model(
+            ["product_tmpl_id", "attribute_id", "value_ids"]
         )
-        lines.fetch(["product_tmpl_id", "value_ids"])  # the groups below read the cache
-        lines_of = defaultdict(lambda: self.env["product.template.attribute.line"])
-        for line in lines:
-            lines_of[line.product_tmpl_id.id] |= line
-        for sku in skus:
-            lines = lines_of.get(sku.product_tmpl_id.id)
-            missing = lines and self._ms_term_values(sku, context) - lines.value_ids
-            if missing:
-                lines.value_ids = [(4, value.id) for value in missing]
-                for variant in sku.product_tmpl_id.with_context(
-                    active_test=False
-                ).product_variant_ids:
-                    code = variant_code(sku.code, variant.ms_term_plan)
-                    if variant.default_code != code:
-                        variant.default_code = code
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT sku.id, array_agg(sku_value.%(value)s)
+                  FROM ms_csp_sku sku
+                  JOIN %(sku_values)s sku_value ON sku_value.%(sku)s = sku.id
+                 WHERE sku.id = ANY(%(skus)s)
+                   AND EXISTS (SELECT 1 FROM product_template_attribute_line line
+                                WHERE line.product_tmpl_id = sku.product_tmpl_id
+                                  AND line.attribute_id = %(attribute)s)
+                   AND NOT EXISTS (
+                       SELECT 1
+                         FROM product_template_attribute_line line
+                         JOIN %(line_values)s line_value ON line_value.%(line)s = line.id
+                        WHERE line.product_tmpl_id = sku.product_tmpl_id
+                          AND line.attribute_id = %(attribute)s
+                          AND line_value.%(line_value)s = sku_value.%(value)s)
+                 GROUP BY sku.id
+                """,
+                value=SQL.identifier(sku_values.column2),
+                sku_values=SQL.identifier(sku_values.relation),
+                sku=SQL.identifier(sku_values.column1),
+                skus=skus.ids,
+                attribute=attribute.id,
+                line_values=SQL.identifier(line_values.relation),
+                line=SQL.identifier(line_values.column1),
+                line_value=SQL.identifier(line_values.column2),
+            )
+        )
+        return dict(self.env.cr.fetchall())
 
     def _ms_translate(self, skus, entries, context, creating):
         """Names (and, of new products, descriptions) in the catalogue language, where Microsoft
@@ -840,7 +878,10 @@ class MsCspCatalogueApplier(models.AbstractModel):
     def _ms_company_prices(self, instance, skus, context):
         """SKU id -> {term plan: (cost, sell)}: the default prices in the company currency, which
         make the variants' costs, the products' sales prices and the terms' extra prices."""
-        currency = instance.company_id.currency_id
+        # currency.round(), without its checks for each of thousands of amounts
+        rounded = functools.partial(
+            float_round, precision_rounding=instance.company_id.currency_id.rounding
+        )
         source_id, rate = context["company_rate"]
         prices = {}
         for sku in skus:
@@ -849,8 +890,8 @@ class MsCspCatalogueApplier(models.AbstractModel):
             ):
                 if not country_id and currency_id == source_id:
                     prices.setdefault(sku.id, {})[plan] = (
-                        None if cost is None else currency.round(cost * rate),
-                        None if sell is None else currency.round(sell * rate),
+                        None if cost is None else rounded(cost * rate),
+                        None if sell is None else rounded(sell * rate),
                     )
         return prices
 
