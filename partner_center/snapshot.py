@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from .catalogue import (
     PERPETUAL,
@@ -63,9 +64,11 @@ class SnapshotSku(SkuCoded):
     localized_description: str | None = None
 
 
-@dataclass(frozen=True)
-class CountryPrice:
-    """A SKU's price in one country and currency (the end-customer price comes from these)."""
+class CountryPrice(NamedTuple):
+    """A SKU's price in one country and currency (the end-customer price comes from these).
+
+    A named tuple, as price rows are: a sync makes one per SKU plan, country and currency.
+    """
 
     code: str
     term_duration: str | None
