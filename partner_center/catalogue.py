@@ -321,10 +321,40 @@ def rounding_step(rounding: Rounding) -> Decimal:
 def round_amount(amount: Decimal, rounding: Rounding) -> Decimal:
     """``amount`` rounded half-up to a multiple of the currency's rounding step, as Odoo rounds
     (``float_round`` with ``res.currency.rounding``): ``1.005`` -> ``1.01`` at ``2`` decimals,
-    ``1.07`` -> ``1.05`` at a step of ``0.05``."""
-    step = rounding_step(rounding)
-    units = (Decimal(amount) / step).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    ``1.07`` -> ``1.05`` at a step of ``0.05``. The result has the step's exponent.
+
+    A snapshot rounds every price of every market: when the step is a power of ten and the
+    amount holds no more digits than the decimal context keeps, a single ``quantize`` gives
+    what :func:`round_to_step` gives, several times faster.
+    """
+    amount = Decimal(amount)
+    unit = _power_of_ten(rounding)
+    if unit is not None and amount == +amount:
+        rounded = amount.quantize(unit, rounding=ROUND_HALF_UP)
+        # a step written with more digits (Decimal("1.0")) gives its exponent to the result
+        return rounded if isinstance(rounding, int) else rounded.quantize(rounding)
+    return round_to_step(amount, rounding_step(rounding))
+
+
+def round_to_step(amount: Decimal, step: Decimal) -> Decimal:
+    """``amount`` rounded half-up to a multiple of ``step``, with the step's exponent: the
+    definition of :func:`round_amount`, for any positive step."""
+    units = (amount / step).quantize(Decimal(1), rounding=ROUND_HALF_UP)
     return (units * step).quantize(step)
+
+
+@lru_cache(maxsize=64, typed=True)
+def _power_of_ten(rounding: Rounding) -> Decimal | None:
+    """The power of ten a rounding's step equals, written with one digit (``1E-2``), else None.
+
+    A function of the step's value only: ``Decimal("0.01")`` and ``Decimal("0.010")`` share it
+    (typed: the decimal places ``2`` and the step ``Decimal(2)`` do not).
+    """
+    if type(rounding) not in (int, Decimal):
+        return None
+    step = rounding_step(rounding)
+    unit = Decimal(1).scaleb(step.adjusted())
+    return unit if unit == step else None
 
 
 def round_price(price: SkuPrice, rounding: Rounding) -> SkuPrice:

@@ -8,13 +8,14 @@ that a sync compares and stores the same value each time.
 from datetime import date
 from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from partner_center.catalogue import (
     billing_periods,
     choose_customer_price,
     round_amount,
+    round_to_step,
     rounding_step,
 )
 from partner_center.snapshot import build_snapshot
@@ -123,3 +124,26 @@ def test_rounding_examples():
     assert round_amount(Decimal("100.4"), 0) == Decimal("100")
     assert round_amount(Decimal("1.07"), Decimal("0.05")) == Decimal("1.05")
     assert round_amount(Decimal("1.075"), Decimal("0.05")) == Decimal("1.10")
+
+
+def outcome(rounder, *args):
+    """What a rounding gives, its exponent included, or the error it raises."""
+    try:
+        return repr(rounder(*args))
+    except ArithmeticError as error:
+        return type(error)
+
+
+STEPS = [0, 2, 3, Decimal("0.01"), Decimal("0.010"), Decimal("1.0"), Decimal("1E+1"), Decimal(2)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.decimals(allow_nan=False, allow_infinity=False), st.sampled_from(STEPS))
+@example(Decimal("1.00499999999999999999999999999"), 2)  # more digits than the context keeps
+@example(Decimal("-0"), Decimal("0.01"))
+@example(Decimal("-1.005"), 2)
+@example(Decimal("1E+40"), 2)
+@example(Decimal("0.05"), Decimal("1.0"))
+def test_round_amount_is_its_definition_whatever_the_step(amount, rounding):
+    general = outcome(round_to_step, amount, rounding_step(rounding))
+    assert outcome(round_amount, amount, rounding) == general
