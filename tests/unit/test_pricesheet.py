@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from partner_center.errors import MalformedDataError
 from partner_center.pricesheet import (
+    _Records,
+    _repaired_lines,
     iter_price_rows,
     normalize_billing_plan,
     normalize_term,
@@ -391,3 +396,58 @@ def test_a_row_whose_currency_cannot_be_read_is_never_skipped(currency):
     with pytest.raises(MalformedDataError) as caught:
         list(iter_price_rows(sheet_lines(cells), priced_currencies={"EUR"}, skipped=[]))
     assert (caught.value.row, caught.value.column) == (3, "Currency")
+
+
+# Cells as a sheet may write them: quotes, separators, line breaks, NULs, spaces, plain text.
+sheet_cells = st.text(alphabet=st.sampled_from('ab,"\n\r\0 \u201c'), max_size=6)
+
+
+def text_lines(text: str, as_a_file: bool) -> list[str]:
+    """Lines as a file opened with newline="" gives them, or as the HTTP reader does (on \\n)."""
+    if as_a_file:
+        return list(io.StringIO(text, newline=""))
+    return [line + "\n" for line in text.split("\n")[:-1]] + [text.split("\n")[-1]] * bool(
+        text.split("\n")[-1]
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.lists(sheet_cells, min_size=1, max_size=5), min_size=1, max_size=6),
+    st.sampled_from([csv.QUOTE_ALL, csv.QUOTE_MINIMAL]),
+    st.sampled_from(["\n", "\r\n"]),
+    st.booleans(),
+    st.booleans(),
+)
+def test_records_are_what_the_csv_module_reads(records, quoting, ending, as_a_file, last_ended):
+    buffer = io.StringIO()
+    csv.writer(buffer, quoting=quoting, lineterminator=ending).writerows(records)
+    text = buffer.getvalue() if last_ended else buffer.getvalue().removesuffix(ending)
+    lines = text_lines(text, as_a_file)
+    reader = csv.reader(_repaired_lines(lines), strict=False)
+    read = _Records(lines)
+
+    def expected():
+        header = next(reader, None)
+        yield header
+        last_line = reader.line_num
+        for cells in reader:
+            yield last_line + 1, cells
+            last_line = reader.line_num
+
+    def records_read():
+        header = read.header()
+        yield header
+        yield from read.rows(len(header or ()))
+
+    assert until_error(records_read()) == until_error(expected())
+
+
+def until_error(items):
+    """The items, then the error that ended them (as text), if any."""
+    seen = []
+    try:
+        seen.extend(items)
+    except csv.Error as error:
+        seen.append(str(error))
+    return seen
