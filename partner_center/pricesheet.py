@@ -87,8 +87,7 @@ _CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 _is_currency_code = _CURRENCY_CODE.fullmatch
 # An amount cell that certainly parses (empty, or a plain non-negative number); any other cell
 # is parsed in full, which tells whether it is an amount at all.
-_PLAIN_AMOUNT = re.compile(r"\s*(?:\d+(?:\.\d*)?)?\s*")
-_is_plain_amount = _PLAIN_AMOUNT.fullmatch
+_PLAIN_AMOUNT = r"\s*(?:\d+(?:\.\d*)?)?\s*"
 AMOUNT_ATTRIBUTES = ("unit_price", "erp_price", "tier_min", "tier_max")
 _US_DATE = re.compile(
     r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?"
@@ -568,6 +567,9 @@ class _Presence:
         amounts = [columns.index[name] for name in AMOUNT_ATTRIBUTES if name in columns.index]
         # a tuple of cells, even from one column (itemgetter of one index gives the cell alone)
         self.amount_cells = itemgetter(*amounts, amounts[0])
+        # The amount cells joined by commas: one match tells they are all plain, as no plain
+        # amount holds a comma.
+        self.plain_amounts = re.compile(",".join([_PLAIN_AMOUNT] * (len(amounts) + 1))).fullmatch
         self.priced = frozenset(priced_currencies)
         self.seen = seen_currencies
         self.told: set[tuple[str, ...]] = set()
@@ -584,7 +586,7 @@ class _Presence:
             if not _is_currency_code(currency):
                 return False
             self.currency_codes.add(currency)
-        if not all(map(_is_plain_amount, self.amount_cells(cells))):
+        if not self.plain_amounts(",".join(self.amount_cells(cells))):
             return False  # parsed in full: a malformed amount is told wherever the row stands
         self.seen.add(currency)
         return True
