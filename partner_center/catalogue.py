@@ -359,10 +359,27 @@ def _power_of_ten(rounding: Rounding) -> Decimal | None:
 
 def round_price(price: SkuPrice, rounding: Rounding) -> SkuPrice:
     """``price`` with its amounts rounded to its currency: how it is compared and stored."""
-    return replace(
+    return _with_amounts(
         price,
-        cost=None if price.cost is None else round_amount(price.cost, rounding),
-        sell=None if price.sell is None else round_amount(price.sell, rounding),
+        None if price.cost is None else round_amount(price.cost, rounding),
+        None if price.sell is None else round_amount(price.sell, rounding),
+    )
+
+
+def _with_amounts(price: SkuPrice, cost: Decimal | None, sell: Decimal | None) -> SkuPrice:
+    """``price`` with other amounts; ``dataclasses.replace`` walks the fields by name, which
+    counts when a snapshot reprices tens of thousands of SKU plans."""
+    return SkuPrice(
+        price.code,
+        price.term_duration,
+        price.billing_plan,
+        price.currency,
+        cost,
+        sell,
+        price.cost_market,
+        price.sell_market,
+        price.rate,
+        price.source_currency,
     )
 
 
@@ -425,10 +442,10 @@ def per_billing_period(price: SkuPrice, rounding: Rounding) -> SkuPrice:
     periods = billing_periods(price.term_duration, price.billing_plan)
     if periods == 1:
         return round_price(price, rounding)
-    return replace(
+    return _with_amounts(
         price,
-        cost=period_amount(price.cost, periods, rounding),
-        sell=period_amount(price.sell, periods, rounding),
+        period_amount(price.cost, periods, rounding),
+        period_amount(price.sell, periods, rounding),
     )
 
 
