@@ -575,58 +575,47 @@ class MsCspCatalogueApplier(models.AbstractModel):
     def _ms_sync_term_values(self, skus, context):
         """Add variants for term plans Microsoft added; removed plans keep their variants."""
         attribute = context["records"]["term_attribute"]
-        missing = self._ms_missing_term_values(skus, attribute)
-        for sku in skus.filtered(lambda sku: sku.id in missing):
+        on_lines = self._ms_term_line_values(skus.product_tmpl_id, attribute)
+        for sku in skus:
             template = sku.product_tmpl_id.with_context(active_test=False)
+            if template.id not in on_lines:
+                continue
+            missing = set(self._ms_term_values(sku, context).ids) - on_lines[template.id]
+            if not missing:
+                continue
             lines = template.attribute_line_ids.filtered(
                 lambda term_line: term_line.attribute_id == attribute
             )
-            lines.value_ids = [(4, value_id) for value_id in missing[sku.id]]
+            lines.value_ids = [(4, value_id) for value_id in sorted(missing)]
             for variant in template.product_variant_ids:
                 code = variant_code(sku.code, variant.ms_term_plan)
                 if variant.default_code != code:
                     variant.default_code = code
 
-    def _ms_missing_term_values(self, skus, attribute):
-        """SKU id -> the ids of its term values its product's Microsoft Term line lacks, for
-        the SKUs whose product has that line: one query for the batch, which has thousands of
-        SKUs and, month after month, hardly any new term."""
-        sku_values = self.env["ms.csp.sku"]._fields["term_value_ids"]
-        line_values = self.env["product.template.attribute.line"]._fields["value_ids"]
-        self.env["ms.csp.sku"].flush_model(["product_tmpl_id", "term_value_ids"])
-        self.env["product.template.attribute.line"].flush_model(
-            ["product_tmpl_id", "attribute_id", "value_ids"]
-        )
+    def _ms_term_line_values(self, templates, attribute):
+        """Template id -> the value ids of its ``attribute`` lines, for the templates that have
+        one: a batch's thousands of products read in one query, where comparing them record by
+        record was most of a sync that finds no new term."""
+        lines = self.env["product.template.attribute.line"]
+        line_values = lines._fields["value_ids"]
+        lines.flush_model(["product_tmpl_id", "attribute_id", "value_ids"])
         self.env.cr.execute(
             SQL(
-                """
-                SELECT sku.id, array_agg(sku_value.%(value)s)
-                  FROM ms_csp_sku sku
-                  JOIN %(sku_values)s sku_value ON sku_value.%(sku)s = sku.id
-                 WHERE sku.id = ANY(%(skus)s)
-                   AND EXISTS (SELECT 1 FROM product_template_attribute_line line
-                                WHERE line.product_tmpl_id = sku.product_tmpl_id
-                                  AND line.attribute_id = %(attribute)s)
-                   AND NOT EXISTS (
-                       SELECT 1
-                         FROM product_template_attribute_line line
-                         JOIN %(line_values)s line_value ON line_value.%(line)s = line.id
-                        WHERE line.product_tmpl_id = sku.product_tmpl_id
-                          AND line.attribute_id = %(attribute)s
-                          AND line_value.%(line_value)s = sku_value.%(value)s)
-                 GROUP BY sku.id
-                """,
-                value=SQL.identifier(sku_values.column2),
-                sku_values=SQL.identifier(sku_values.relation),
-                sku=SQL.identifier(sku_values.column1),
-                skus=skus.ids,
-                attribute=attribute.id,
-                line_values=SQL.identifier(line_values.relation),
-                line=SQL.identifier(line_values.column1),
-                line_value=SQL.identifier(line_values.column2),
+                "SELECT line.product_tmpl_id, line_value.%s "
+                "FROM product_template_attribute_line line "
+                "LEFT JOIN %s line_value ON line_value.%s = line.id "
+                "WHERE line.attribute_id = %s AND line.product_tmpl_id = ANY(%s)",
+                SQL.identifier(line_values.column2),
+                SQL.identifier(line_values.relation),
+                SQL.identifier(line_values.column1),
+                attribute.id,
+                templates.ids,
             )
         )
-        return dict(self.env.cr.fetchall())
+        values = defaultdict(set)
+        for template_id, value_id in self.env.cr.fetchall():
+            values[template_id].add(value_id)
+        return values
 
     def _ms_translate(self, skus, entries, context, creating):
         """Names (and, of new products, descriptions) in the catalogue language, where Microsoft

@@ -470,3 +470,21 @@ class TestSyncedProductOwnership(MsCspCatalogueCase):
                 }
             )
         self.assertEqual(len(self.template.product_variant_ids), len(line.value_ids))
+
+    def test_a_term_microsoft_adds_gets_its_variant_at_the_next_sync(self):
+        line = self.template.attribute_line_ids.filtered(
+            lambda line: line.attribute_id == self.env.ref("ms_catalogue_sync.attribute_ms_term")
+        )
+        added = line.value_ids[-1:]
+        # the product as it was before Microsoft sold that term: one value and variant less
+        line.value_ids = [Command.unlink(added.id)]
+        self.assertNotIn(added, line.value_ids)
+        self.instance._ms_get_services_definition(commit=False)
+        self.assertIn(added, line.value_ids)
+        variant = self.template.product_variant_ids.filtered(
+            lambda variant: variant.ms_term_plan == added.ms_term_plan
+        )
+        self.assertEqual(
+            variant.default_code,
+            f"{self.template.ms_sku_code} {added.ms_term_plan.replace('_', '-')}",
+        )
