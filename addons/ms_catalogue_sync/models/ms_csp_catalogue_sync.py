@@ -62,6 +62,28 @@ TERM_VALUE_VARYING = (
     "product_attribute_value_id",
     "price_extra",
 )
+SKU_VARYING = (
+    "name",
+    "code",
+    "ms_product_ref",
+    "ms_sku_ref",
+    "kind",
+    "description",
+    "publisher",
+    "term_value_ids",
+    "country_ids",
+)
+CHANGE_VARYING = (
+    "sku_id",
+    "product_tmpl_id",
+    "term_plan",
+    "currency_id",
+    "old_cost",
+    "new_cost",
+    "old_price",
+    "new_price",
+    "note",
+)
 VARIANT_VARYING = (
     "product_tmpl_id",
     "active",
@@ -239,8 +261,11 @@ class MsCspCatalogueApplier(models.AbstractModel):
                 change["product_tmpl_id"] = (
                     self.env["ms.csp.sku"].browse(change["sku_id"]).product_tmpl_id.id
                 )
-        _create_keeping_given(
-            self.env["ms.csp.sync.change"], changes, ("instance_id", "company_id", "date")
+        _create_as_copies(
+            self.env["ms.csp.sync.change"],
+            changes,
+            CHANGE_VARYING,
+            ("instance_id", "company_id", "date"),
         )
         run.write(
             {
@@ -309,7 +334,9 @@ class MsCspCatalogueApplier(models.AbstractModel):
             if diff:
                 updates.append((sku, diff))
         _write_grouped([(sku, {**diff, "last_sync_run_id": run.id}) for sku, diff in updates])
-        for sku in _create_keeping_given(self.env["ms.csp.sku"], to_create, ("company_id",)):
+        for sku in _create_as_copies(
+            self.env["ms.csp.sku"], to_create, SKU_VARYING, ("company_id",)
+        ):
             skus[sku.code] = sku
             changes.append(self._ms_change(run, sku, "new"))
         return retired
@@ -979,16 +1006,17 @@ def _create_as_copies(model, vals_list, varying, keep=()):
     """``_create_keeping_given(model, vals_list, keep)`` for records made in numbers: the first
     of each kind by the ORM, the others as its copies.
 
-    A first sync makes a variant and a term value per term of each product and an item per
-    variant and currency; through the ORM, record by record, that was the largest part of its
-    time. Records of one kind (the same fields given, the same values but ``varying``) differ only
-    in those: the first gets every default, precomputed value and check of the ORM, and the
-    ``create`` of the modules that extend the model; the others copy its columns in one INSERT
-    with their own ``varying`` values and many2many links. Then, as the ORM would after creating
-    them: their stored fields computed from ``varying`` ones are recomputed (in batch, but for
-    the given ones), what depends on them elsewhere is marked, the model's constraints on those
-    fields are checked. A kind whose first record holds other many2many values (a default of
-    another module), and every record when another module extends ``create``, is made by the ORM.
+    A first sync makes a SKU and its "new" change line per product, a variant and a term value
+    per term and an item per variant and currency; through the ORM, record by record, that was
+    the largest part of its time. Records of one kind (the same fields given, the same values
+    but ``varying``) differ only in those: the first gets every default, precomputed value and
+    check of the ORM, and the ``create`` of the modules that extend the model; the others copy
+    its columns in one INSERT with their own ``varying`` values and many2many links. Then, as
+    the ORM would after creating them: their stored fields computed from ``varying`` ones are
+    recomputed (in batch, but for the given ones of ``keep``), what depends on them elsewhere is
+    marked, the model's constraints on those fields are checked. A kind whose first record holds
+    other many2many values (a default of another module), and every record when another module
+    extends ``create``, is made by the ORM.
 
     :param varying: the fields whose values differ between records: stored columns or many2many
     """
@@ -1096,9 +1124,10 @@ def _insert_copies(prototype, vals_list, varying, keep):
     for name in keep:  # given in every record's values, as Odoo computes them
         if name in given:
             env.remove_to_compute(fields[name], records)
-    for name in given:  # the other side of the given relations does not list the copies yet
-        for inverse in model.pool.field_inverses[fields[name]]:
-            env[inverse.model_name].invalidate_model([inverse.name])
+    for field in fields.values():  # the other side of their relations does not list them yet
+        if field.store and field.relational:
+            for inverse in model.pool.field_inverses[field]:
+                env[inverse.model_name].invalidate_model([inverse.name])
     # ormcaches of the model's records (a product's variant by combination) know no copy yet
     env.registry.clear_cache()
     records._validate_fields(given)
@@ -1106,10 +1135,12 @@ def _insert_copies(prototype, vals_list, varying, keep):
 
 
 def _linked_ids(commands):
-    """The ids a many2many value of ``create`` links: ``[(6, 0, ids)]`` or ``(4, id)`` commands."""
+    """The ids a many2many value of ``create`` links: ids, ``(6, 0, ids)`` or ``(4, id)``."""
     ids = []
     for command in commands:
-        if command[0] == 6:
+        if isinstance(command, int):
+            ids.append(command)
+        elif command[0] == 6:
             ids += command[2]
         elif command[0] == 4:
             ids.append(command[1])
