@@ -1083,6 +1083,7 @@ def _insert_copies(prototype, vals_list, varying, keep):
         table,
     )
     casts = "".join(f", %s::{fields[name].column_type[1]}" for name in columns)
+    converters = [_column_converter(fields[name], prototype) for name in columns]
     env.cr.execute_values(
         query.code,
         [
@@ -1090,8 +1091,8 @@ def _insert_copies(prototype, vals_list, varying, keep):
                 record_id,
                 prototype.id,
                 *(
-                    fields[name].convert_to_column_insert(vals[name], prototype, vals)
-                    for name in columns
+                    convert(vals[name], vals)
+                    for name, convert in zip(columns, converters, strict=True)
                 ),
             )
             for record_id, vals in zip(ids, vals_list, strict=True)
@@ -1132,6 +1133,15 @@ def _insert_copies(prototype, vals_list, varying, keep):
     env.registry.clear_cache()
     records._validate_fields(given)
     return records
+
+
+def _column_converter(field, record):
+    """``field.convert_to_column_insert`` for copies of ``record``, once per distinct value (a
+    monetary amount's column depends on its currency, given with the values: each time)."""
+    if field.type == "monetary":
+        return lambda value, vals: field.convert_to_column_insert(value, record, vals)
+    convert = functools.cache(lambda value: field.convert_to_column_insert(value, record))
+    return lambda value, vals: convert(value)
 
 
 def _linked_ids(commands):
