@@ -353,7 +353,7 @@ class MsCspCatalogueApplier(models.AbstractModel):
         for name, value in values.items():
             field = record._fields[name]
             if not env.cache.contains(record, field) or env.is_to_compute(field, record):
-                record[name]  # noqa: B018 - read (with the batch) or computed into the cache
+                record.mapped(name)  # read (with the batch) or computed into the cache
             current = env.cache.get(record, field)
             if field.type == "many2many":
                 if sorted(current) != sorted(value):
