@@ -33,7 +33,7 @@ from ..const import (
     term_plan_key,
     variant_code,
 )
-from .sync_memo import SYNC_MEMO
+from .sync_memo import SYNC_MEMO, constant_default
 
 _logger = logging.getLogger(__name__)
 
@@ -94,10 +94,8 @@ VARIANT_VARYING = (
     "ms_billing_uom_id",
     "standard_price",
 )
-# Where a ``create`` may be defined for models made by copies: Odoo's, the product and mail
-# modules' (sanitized values, cleared caches, chatter the sync turns off) and this module's
+# Modules whose ``create`` of a model made by copies does nothing the copies need
 COPY_SAFE_CREATE = (
-    "odoo.models",
     "odoo.addons.product.",
     "odoo.addons.mail.",
     "odoo.addons.ms_catalogue_sync.",
@@ -127,10 +125,10 @@ class MsCspCatalogueApplier(models.AbstractModel):
     creations in one ``create`` per model, identical updates in one ``write``. Products are made
     without Odoo's per-product chatter and variant machinery (see ``_ms_create_products``), the
     large ``ms.csp.price`` table is read in SQL and filled with COPY (``_ms_insert_prices``), the
-    variants, term values and pricelist items after the first of their kind are its copies
-    (``_create_as_copies``),
-    and while it writes, precisions and defaults are read once (``sync_memo``) and the cyclic
-    garbage collector is paused (the sync makes no reference cycles worth collecting).
+    SKUs, change lines, variants, term values and pricelist items after the first of their kind
+    are its copies (``_create_as_copies``), and while it writes, precisions and defaults are read
+    once (``sync_memo``) and the cyclic garbage collector is paused (the sync makes no reference
+    cycles worth collecting).
     """
 
     _name = "ms.csp.catalogue.applier"
@@ -1011,20 +1009,19 @@ def _create_as_copies(model, vals_list, varying, keep=()):
     the largest part of its time. Records of one kind (the same fields given, the same values
     but ``varying``) differ only in those: the first gets every default, precomputed value and
     check of the ORM, and the ``create`` of the modules that extend the model; the others copy
-    its columns in one INSERT with their own ``varying`` values and many2many links. Then, as
-    the ORM would after creating them: their stored fields computed from ``varying`` ones are
-    recomputed (in batch, but for the given ones of ``keep``), what depends on them elsewhere is
-    marked, the model's constraints on those fields are checked. A kind whose first record holds
-    other many2many values (a default of another module), and every record when another module
-    extends ``create``, is made by the ORM.
+    its columns in one INSERT with their own ``varying`` values, their own defaults where a
+    default may differ from one record to the next (a random colour), and their many2many
+    links. Then, as the ORM would after creating them: their stored fields computed from the
+    ``varying`` ones are recomputed (in batch; not the given ones of ``keep``), what depends on
+    those fields elsewhere is marked, the model's constraints on them and its company checks
+    run. The other values are the first record's, whose creation marked what depends on them.
+
+    The ORM makes the others too when copies could miss what it does (see ``_copies_allowed``),
+    or when the first record holds other many2many values (a default of another module).
 
     :param varying: the fields whose values differ between records: stored columns or many2many
     """
-    if not all(
-        cls.__module__.startswith(COPY_SAFE_CREATE)
-        for cls in type(model).__mro__
-        if "create" in vars(cls) or "_create" in vars(cls)
-    ):
+    if not _copies_allowed(model, varying):
         return _create_keeping_given(model, vals_list, keep)
     groups = defaultdict(list)
     for vals in vals_list:
@@ -1041,10 +1038,46 @@ def _create_as_copies(model, vals_list, varying, keep=()):
         if any(prototype[field.name] for field in links if field.relation not in given):
             by_orm += group[1:]
         elif group[1:]:
-            copies = _insert_copies(prototype, group[1:], varying, keep)
+            # defaults that may differ per record are asked for each copy, as the ORM does
+            own = [
+                name
+                for name, field in fields.items()
+                if field.store
+                and field.column_type
+                and not field.compute
+                and name not in group[0]
+                and not constant_default(field)
+            ]
+            copies = _insert_copies(
+                prototype,
+                [{**model.default_get(own), **vals} for vals in group[1:]] if own else group[1:],
+                (*varying, *own),
+                keep,
+            )
             made.update(zip(map(id, group[1:]), copies.ids, strict=True))
     made.update(zip(map(id, by_orm), _create_keeping_given(model, by_orm, keep).ids, strict=True))
     return model.browse([made[id(vals)] for vals in vals_list])
+
+
+def _copies_allowed(model, varying):
+    """Whether copies of ``model``'s records get all the ORM would give them: no ``create`` of
+    another module than Odoo's own, product's and mail's (sanitized values, cleared caches) and
+    this one's; no chatter to post (a mail thread's, unless the context turns it off); no
+    hierarchy to maintain; a parent record of its own for each (``_inherits``)."""
+    env = model.env
+    return (
+        all(
+            cls.__module__ == "odoo.models" or cls.__module__.startswith(COPY_SAFE_CREATE)
+            for cls in type(model).__mro__
+            if "create" in vars(cls) or "_create" in vars(cls)
+        )
+        and not (
+            isinstance(model, env.registry["mail.thread"])
+            and not env.context.get("tracking_disable")
+        )
+        and not model._parent_store
+        and all(parent in varying for parent in model._inherits.values())
+    )
 
 
 def _insert_copies(prototype, vals_list, varying, keep):
@@ -1072,14 +1105,16 @@ def _insert_copies(prototype, vals_list, varying, keep):
     )
     ids = [row[0] for row in env.cr.fetchall()]
     query = SQL(
-        "INSERT INTO %s (id, %s, %s) SELECT v.id, %s, %s FROM (VALUES %%s) AS v(id, prototype, %s) "
-        "JOIN %s p ON p.id = v.prototype",
+        "INSERT INTO %s (%s) SELECT %s FROM (VALUES %%s) AS v(%s) JOIN %s p ON p.id = v.prototype",
         table,
-        SQL(", ").join(SQL.identifier(name) for name in columns),
-        SQL(", ").join(SQL.identifier(name) for name in copied),
-        SQL(", ").join(SQL.identifier("v", name) for name in columns),
-        SQL(", ").join(SQL.identifier("p", name) for name in copied),
-        SQL(", ").join(SQL.identifier(name) for name in columns),
+        SQL(", ").join(SQL.identifier(name) for name in ("id", *columns, *copied)),
+        SQL(", ").join(
+            [
+                *(SQL.identifier("v", name) for name in ("id", *columns)),
+                *(SQL.identifier("p", name) for name in copied),
+            ]
+        ),
+        SQL(", ").join(SQL.identifier(name) for name in ("id", "prototype", *columns)),
         table,
     )
     casts = "".join(f", %s::{fields[name].column_type[1]}" for name in columns)
@@ -1126,12 +1161,15 @@ def _insert_copies(prototype, vals_list, varying, keep):
         if name in given:
             env.remove_to_compute(fields[name], records)
     for field in fields.values():  # the other side of their relations does not list them yet
-        if field.store and field.relational:
+        if field.store and field.type in ("many2one", "many2many"):
             for inverse in model.pool.field_inverses[field]:
                 env[inverse.model_name].invalidate_model([inverse.name])
-    # ormcaches of the model's records (a product's variant by combination) know no copy yet
-    env.registry.clear_cache()
+    if model._name == "product.product":
+        # as product's create: the variant of a combination is cached (_get_variant_id_for_...)
+        env.registry.clear_cache()
     records._validate_fields(given)
+    if model._check_company_auto:
+        records._check_company()
     return records
 
 
@@ -1140,8 +1178,9 @@ def _column_converter(field, record):
     monetary amount's column depends on its currency, given with the values: each time)."""
     if field.type == "monetary":
         return lambda value, vals: field.convert_to_column_insert(value, record, vals)
-    convert = functools.cache(lambda value: field.convert_to_column_insert(value, record))
-    return lambda value, vals: convert(value)
+    # keyed by type too: False, 0 and 0.0 are equal keys, but not the same cell of a text column
+    convert = functools.cache(lambda _type, value: field.convert_to_column_insert(value, record))
+    return lambda value, vals: convert(type(value), value)
 
 
 def _linked_ids(commands):

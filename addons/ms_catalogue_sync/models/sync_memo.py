@@ -57,7 +57,7 @@ class Base(models.AbstractModel):
         key = (self._name, tuple(fields_list), self.env.uid, self.env.su, self.env.context)
         if key not in memo:
             fields = self._fields
-            computed = [name for name in fields_list if not _constant_default(fields.get(name))]
+            computed = [name for name in fields_list if not constant_default(fields.get(name))]
             constant = [name for name in fields_list if name not in computed]
             memo[key] = (super().default_get(constant), computed)
         constant_values, computed = memo[key]
@@ -67,7 +67,7 @@ class Base(models.AbstractModel):
         return values
 
 
-def _constant_default(field):
+def constant_default(field):
     """Whether ``field`` has no default of its own, or a plain value Odoo wrapped in a lambda.
 
     A value given as ``default=`` becomes a lambda made in ``Field._setup_attrs__``; anything else
