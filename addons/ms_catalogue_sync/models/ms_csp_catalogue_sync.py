@@ -1169,8 +1169,35 @@ def _insert_copies(prototype, vals_list, varying, keep):
         env.registry.clear_cache()
     records._validate_fields(given)
     if model._check_company_auto:
-        records._check_company()
+        _check_companies(records, given)
     return records
+
+
+def _check_companies(records, names):
+    """``records._check_company(names)``, with one domain filter per company and field over all
+    the records' values instead of one per record (thousands of pricelist items); when one
+    fails, the ORM's own check says which records."""
+    fields = records._fields
+    checked = [
+        name
+        for name in names
+        if fields[name].relational
+        and fields[name].check_company
+        and not fields[name].company_dependent
+    ]
+    if {"company_id", "company_ids"} & set(names) or "company_id" not in fields:
+        records._check_company(names)
+        return
+    by_company = defaultdict(list)
+    for record in records:
+        by_company[record.company_id].append(record.id)
+    for company, ids in by_company.items():
+        group = records.browse(ids)
+        for name in checked:
+            values = group.sudo().mapped(name)
+            domain = values and values._check_company_domain(company)
+            if domain and values != values.with_context(active_test=False).filtered_domain(domain):
+                group._check_company([name])
 
 
 def _column_converter(field, record):
