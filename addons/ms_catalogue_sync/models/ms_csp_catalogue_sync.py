@@ -1038,25 +1038,43 @@ def _create_as_copies(model, vals_list, varying, keep=()):
         if any(prototype[field.name] for field in links if field.relation not in given):
             by_orm += group[1:]
         elif group[1:]:
-            # defaults that may differ per record are asked for each copy, as the ORM does
-            own = [
-                name
-                for name, field in fields.items()
-                if field.store
-                and field.column_type
-                and not field.compute
-                and name not in group[0]
-                and not constant_default(field)
-            ]
+            own = _own_defaults(model, group[0])
             copies = _insert_copies(
                 prototype,
-                [{**model.default_get(own), **vals} for vals in group[1:]] if own else group[1:],
+                [{**{name: draw() for name, draw in own.items()}, **vals} for vals in group[1:]],
                 (*varying, *own),
                 keep,
             )
             made.update(zip(map(id, group[1:]), copies.ids, strict=True))
     made.update(zip(map(id, by_orm), _create_keeping_given(model, by_orm, keep).ids, strict=True))
     return model.browse([made[id(vals)] for vals in vals_list])
+
+
+def _own_defaults(model, vals):
+    """The fields missing from ``vals`` whose default may differ from one record to the next (a
+    random colour, the time), each with a function of no argument drawing it for one record.
+
+    As ``default_get``: a default the context or ``ir.default`` gives is the same for all, and
+    the first record's; a field's own default is drawn for each, converted as it converts it.
+    """
+    context = model.env.context
+    user_defaults = model.env["ir.default"]._get_model_defaults(model._name)
+    return {
+        name: functools.partial(_draw_default, field, model)
+        for name, field in model._fields.items()
+        if field.store
+        and field.column_type
+        and not field.compute
+        and name not in vals
+        and not constant_default(field)
+        and f"default_{name}" not in context
+        and name not in user_defaults
+    }
+
+
+def _draw_default(field, model):
+    value = field.convert_to_cache(field.default(model), model, validate=False)
+    return field.convert_to_write(value, model)
 
 
 def _copies_allowed(model, varying):
