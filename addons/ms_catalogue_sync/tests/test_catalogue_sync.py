@@ -7,6 +7,7 @@ from PIL import Image
 from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from partner_center.catalogue import billing_periods
 
@@ -156,6 +157,17 @@ class TestCatalogueSync(MsCspCatalogueCase):
         self.assertGreater(len(values), 30)
         # 11 colours drawn at random for each: more than a few tell each value had its own draw
         self.assertGreater(len(set(values.mapped("color"))), 3, "as without a sync")
+
+    def test_an_item_for_a_product_of_another_company_is_refused(self):
+        self.sync()
+        moved = self.instance.sku_ids.product_tmpl_id.sorted("id")[-1]  # not the first made
+        self.instance.pricelist_ids.item_ids.unlink()
+        moved.company_id = self.env["res.company"].create({"name": "Another company"})
+        with mute_logger("odoo.addons.ms_catalogue_sync.models.ms_csp_instance"):
+            run = self.sync()
+        self.assertEqual(run.state, "failed")
+        self.assertIn("Incompatible companies", run.error_message)
+        self.assertIn(moved.name, run.error_message)
 
     def test_synced_products_take_an_image_afterwards(self):
         self.sync()
