@@ -602,12 +602,13 @@ class MsCspCatalogueApplier(models.AbstractModel):
         attribute = context["records"]["term_attribute"]
         on_lines = self._ms_term_line_values(skus.product_tmpl_id, attribute)
         for sku in skus:
-            template = sku.product_tmpl_id.with_context(active_test=False)
-            if template.id not in on_lines:
-                continue
-            missing = set(self._ms_term_values(sku, context).ids) - on_lines[template.id]
+            template_id = sku.product_tmpl_id.id
+            missing = template_id in on_lines and (
+                set(self._ms_term_values(sku, context).ids) - on_lines[template_id]
+            )
             if not missing:
                 continue
+            template = sku.product_tmpl_id.with_context(active_test=False)
             lines = template.attribute_line_ids.filtered(
                 lambda term_line: term_line.attribute_id == attribute
             )
@@ -1170,10 +1171,7 @@ def _insert_copies(prototype, vals_list, varying, keep):
             page_size=1000,
         )
     records = model.browse(ids)
-    for field in fields.values():
-        depends = model.pool.field_depends.get(field, ())
-        if field.store and field.compute and any(path.split(".")[0] in given for path in depends):
-            env.add_to_compute(field, records)
+    # what depends on the given fields, on the copies (their stored computed fields) and elsewhere
     records.modified(given, create=True)
     for name in keep:  # given in every record's values, as Odoo computes them
         if name in given:
