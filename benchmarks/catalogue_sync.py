@@ -8,7 +8,10 @@ not price in: converted from USD with a conversion rate), it times, in a throwaw
 - the first sync, which creates everything, split into reading Partner Center and writing;
 - a second sync that finds nothing new, and checks that it wrote no ``product.template``,
   ``product.product``, ``product.pricelist.item`` or ``ms.csp.price`` row (none created, updated
-  or deleted: each row's stored version is compared);
+  or deleted: each row's stored version is compared). Microsoft's data, the instance's settings
+  and the synced records all being as the first sync left them, it parses no price sheet;
+- for comparison, no target: a third sync after one pricelist item was changed by hand, which
+  reads and compares everything (and repairs that item, the one row it writes);
 
 then, in a copy of the fresh database, Odoo's standard importer (``load()``, one call per model as
 the import dialog makes it, each committed) on what an administrator would import by hand to get
@@ -93,15 +96,17 @@ class BenchmarkError(RuntimeError):
 class SyncTiming:
     seconds: float
     fetch_seconds: float
+    unchanged: bool  # Microsoft's data and the records found as the last sync left them
 
     @property
     def apply_seconds(self):
         return self.seconds - self.fetch_seconds
 
     def describe(self):
+        what = "nothing compared: unchanged" if self.unchanged else "everything compared"
         return (
             f"{self.seconds:7.2f} s  (read Partner Center {self.fetch_seconds:.2f} s, "
-            f"write Odoo {self.apply_seconds:.2f} s)"
+            f"write Odoo {self.apply_seconds:.2f} s; {what})"
         )
 
 
@@ -204,10 +209,16 @@ def measure(conf, sku_count):
         second = timed_sync(sync_registry, instance_id)
         written = rows_written(sync_registry, versions)
         sku_written = sku_rows_written_since(sync_registry, mark)
+        change_one_item_by_hand(sync_registry, instance_id)
+        versions = row_versions(sync_registry)
+        third = timed_sync(sync_registry, instance_id)
+        repaired = rows_written(sync_registry, versions)
     importer = timed_import(
         odoo.modules.registry.Registry(LOAD_DATABASE), *import_rows(sync_registry, instance_id)
     )
-    return report(sku_count, first, second, counts, written, sku_written, importer)
+    return report(
+        sku_count, first, (second, written, sku_written), (third, repaired), counts, importer
+    )
 
 
 def _serve_simulator(sku_count, connection):
@@ -303,12 +314,13 @@ def timed_sync(registry, instance_id):
     from odoo.addons.ms_catalogue_sync.models import ms_csp_instance
 
     original = ms_csp_instance.fetch_snapshot
-    fetch_seconds = []
+    fetch_seconds, snapshots = [], []
 
     def timed_fetch(*args, **kwargs):
         started = time.perf_counter()
         try:
-            return original(*args, **kwargs)
+            snapshots.append(original(*args, **kwargs))
+            return snapshots[-1]
         finally:
             fetch_seconds.append(time.perf_counter() - started)
 
@@ -318,7 +330,7 @@ def timed_sync(registry, instance_id):
         seconds = time.perf_counter() - started
         if run.state != "done":
             raise BenchmarkError(f"the sync failed: {run.error_message}")
-    return SyncTiming(seconds, sum(fetch_seconds))
+    return SyncTiming(seconds, sum(fetch_seconds), snapshots == [None])
 
 
 SYNCED_COUNTS = {
@@ -332,6 +344,16 @@ SYNCED_COUNTS = {
     "prices (ms.csp.price)": "SELECT count(*) FROM ms_csp_price WHERE instance_id = "
     "%(instance)s",
 }
+
+
+def change_one_item_by_hand(registry, instance_id):
+    """What a pricelist manager might do: change the price of one synced pricelist item."""
+    with environment(registry) as env:
+        item = env["product.pricelist.item"].search(
+            [("pricelist_id.ms_instance_id", "=", instance_id), ("ms_synced", "=", True)],
+            limit=1,
+        )
+        item.fixed_price += 1
 
 
 def synced_counts(registry, instance_id):
@@ -528,8 +550,10 @@ def _variants_by_plan(templates):
 # --- report --- #
 
 
-def report(sku_count, first, second, counts, written, sku_written, importer):
+def report(sku_count, first, no_change, after_edit, counts, importer):
     """Print the figures and the verdict on each target; the exit status."""
+    second, written, sku_written = no_change
+    third, repaired = after_edit
     print(
         f"\nCatalogue sync: {sku_count:,} simulator SKUs, countries {' '.join(COUNTRIES)}, "
         f"currencies {' '.join(CURRENCIES)} (ILS = USD x {ILS_PER_USD}); "
@@ -543,6 +567,8 @@ def report(sku_count, first, second, counts, written, sku_written, importer):
         + ", ".join(f"{table} {count}" for table, count in written.items())
         + f"; ms_csp_sku {sku_written} (their status goes from new to available)"
     )
+    print(f"  after one pricelist item changed by hand (no target)  {third.describe()}")
+    print("    rows written: " + ", ".join(f"{table} {n}" for table, n in repaired.items()))
     print(f"Odoo's importer (load(), one call per model, committed): {importer.total:.2f} s")
     for model, seconds in importer.seconds.items():
         print(f"  {model:24} {importer.rows[model]:>7,} rows  {seconds:7.2f} s")

@@ -32,11 +32,13 @@ import hashlib
 import json as jsonlib
 import logging
 import random
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timezone
+from functools import partial
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -96,6 +98,7 @@ FRIENDLY_NAME_MAX = 50
 MAX_PAGES = 1000
 CUSTOMER_SEARCH_PAGE_SIZE = 50
 _STREAM_CHUNK = 64 * 1024
+_SPOOL_IN_MEMORY = 32 * 1024 * 1024  # a downloaded sheet beyond this goes to a temporary file
 
 
 # === IDEMPOTENCY HELPERS === #
@@ -158,35 +161,80 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - current)
 
 
-def iter_text_lines(response: requests.Response) -> Iterator[str]:
+def iter_text_lines(response: requests.Response, digest=None) -> Iterator[str]:
     """The body of a streamed response as text lines, line endings kept.
 
     Content encodings (gzip, deflate) are undone by requests. Lines are split on ``\\n`` only and
     keep their endings, so CSV cells holding line breaks survive. The charset is the declared one,
     else UTF-8 (a BOM is dropped).
+
+    :param digest: a ``hashlib`` object, updated with the body's bytes as they arrive
     """
+    return _text_lines(_body_chunks(response, digest), _text_encoding(response))
+
+
+class DownloadedSheet:
+    """A price sheet downloaded whole to a local file (in memory while small), read on demand.
+
+    The catalogue sync reads a sheet's bytes first, to tell by their digest whether anything
+    changed since its last sync, and parses them only if so.
+    """
+
+    def __init__(self, response: requests.Response, digest=None):
+        self.encoding = _text_encoding(response)
+        # kept open beyond this call: closed by close()
+        self.file = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115
+        try:
+            for chunk in _body_chunks(response, digest):
+                self.file.write(chunk)
+        except BaseException:
+            self.file.close()
+            raise
+
+    def lines(self) -> Iterator[str]:
+        """The sheet's text lines, as :func:`iter_text_lines` gives a streamed one."""
+        self.file.seek(0)
+        return _text_lines(iter(partial(self.file.read, _STREAM_CHUNK), b""), self.encoding)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _text_encoding(response: requests.Response) -> str:
     declared = "charset" in (response.headers.get("Content-Type") or "").lower()
     encoding = response.encoding if declared and response.encoding else "utf-8-sig"
     if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
         encoding = "utf-8-sig"
+    return encoding
+
+
+def _body_chunks(response: requests.Response, digest=None) -> Iterator[bytes]:
+    try:
+        for chunk in response.iter_content(chunk_size=_STREAM_CHUNK):
+            if digest is not None:
+                digest.update(chunk)
+            yield chunk
+    except requests.RequestException as exc:
+        raise TransientError(
+            f"The price sheet download was interrupted ({type(exc).__name__}): start it again."
+        ) from exc
+    finally:
+        response.close()
+
+
+def _text_lines(chunks: Iterable[bytes], encoding: str) -> Iterator[str]:
     decoder = codecs.getincrementaldecoder(encoding)()
     pending = ""
     try:
-        for chunk in response.iter_content(chunk_size=_STREAM_CHUNK):
+        for chunk in chunks:
             text = pending + decoder.decode(chunk)
             lines = text.split("\n")
             pending = lines.pop()
             for line in lines:
                 yield line + "\n"
         pending += decoder.decode(b"", final=True)
-    except requests.RequestException as exc:
-        raise TransientError(
-            f"The price sheet download was interrupted ({type(exc).__name__}): start it again."
-        ) from exc
     except UnicodeDecodeError as exc:
         raise MalformedDataError(f"The price sheet is not valid {encoding} text.") from exc
-    finally:
-        response.close()
     if pending:
         yield pending
 
@@ -296,18 +344,28 @@ class PartnerCenterClient:
         view: str = "software",
         timeline: str | None = None,
         month: str | None = None,
+        digest=None,
     ) -> Iterator[str]:
         """The text lines of a market's price sheet, streamed (App+User only).
 
         :param timeline: ``current``, ``history`` or ``future``
         :param month: ``YYYYMM``, with ``history``/``future``
+        :param digest: a ``hashlib`` object, updated with the sheet's bytes as they are read
         """
+        return iter_text_lines(self._price_sheet_response(market, view, timeline, month), digest)
+
+    def download_price_sheet(self, market: str, digest=None) -> DownloadedSheet:
+        """A market's current software price sheet, downloaded whole before anything of it is
+        read (see :meth:`price_sheet_lines`); close it (``contextlib.closing``) once read."""
+        return DownloadedSheet(self._price_sheet_response(market, "software", None, None), digest)
+
+    def _price_sheet_response(self, market, view, timeline, month) -> requests.Response:
         url = (
             f"{self.config.pricesheet_base_url.rstrip('/')}/pricesheets(Market='{_seg(market)}',"
             f"PricesheetView='{_seg(view)}')/$value"
         )
         params = {key: value for key, value in (("timeline", timeline), ("month", month)) if value}
-        response = self._request(
+        return self._request(
             "GET",
             url,
             params=params or None,
@@ -315,7 +373,6 @@ class PartnerCenterClient:
             stream=True,
             accept="text/csv, application/octet-stream, */*",
         )
-        return iter_text_lines(response)
 
     def iter_price_sheet(
         self,

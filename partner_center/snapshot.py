@@ -14,11 +14,13 @@ their ids change, and the ordering code reads them at purchase time.
 from __future__ import annotations
 
 import gc
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import chain
 from typing import NamedTuple
 
 from .catalogue import (
@@ -39,7 +41,7 @@ from .catalogue import (
     sku_kind,
 )
 from .errors import MalformedDataError, MissingRateError
-from .pricesheet import PriceRow, select_effective
+from .pricesheet import PriceRow, as_moment, iter_price_rows, select_effective
 from .resources import Product, Sku
 
 VIEW_SUBSCRIPTIONS = "SoftwareSubscriptions"
@@ -98,6 +100,11 @@ class CatalogueSnapshot:
     lang: str | None = None
     # (country, error) of the malformed rows skipped: in currencies the instance does not price
     skipped_rows: list[tuple[str, MalformedDataError]] = field(default_factory=list)
+    # What was read from Microsoft, byte for byte (see fetch_snapshot): equal digests, same data
+    sources_digest: str | None = None
+    # The first instant after the snapshot's at which a price row starts or ends: until then the
+    # same rows are in effect (None: no row starts or ends later)
+    changes_after: datetime | None = None
 
 
 # === FETCH === #
@@ -113,8 +120,16 @@ def fetch_snapshot(
     previous: Mapping[str, str] | None = None,
     lang: str | None = None,
     on_date: date | datetime | None = None,
-) -> CatalogueSnapshot:
+    unless_sources: str | None = None,
+) -> CatalogueSnapshot | None:
     """Read the markets of ``countries`` through ``client`` and build the snapshot.
+
+    The snapshot's ``sources_digest`` is a digest of everything read from Microsoft: product
+    listings and price sheets, byte for byte. Given an earlier one as ``unless_sources``, the
+    price sheets are downloaded whole and, when the digest comes out the same, ``None`` is
+    returned without parsing them: Microsoft serves what it served then. Whether the caller's own
+    inputs (currencies, rates, the moment, see ``changes_after``) are the same is the caller's to
+    tell.
 
     :param client: a :class:`partner_center.client.PartnerCenterClient`
     :param rates: currency Microsoft does not price in -> {Microsoft currency: rate}
@@ -122,10 +137,11 @@ def fetch_snapshot(
         price is rounded to it once, before it is compared or stored
     :param previous: the SKU codes known before, with their catalogue status
     :param lang: the catalogue language (``de_DE``); English needs no extra read
+    :param unless_sources: the ``sources_digest`` of an earlier snapshot
     """
     with collector_paused():
         return _fetch_snapshot(
-            client, countries, currencies, rates, roundings, previous, lang, on_date
+            client, countries, currencies, rates, roundings, previous, lang, on_date, unless_sources
         )
 
 
@@ -146,22 +162,39 @@ def collector_paused():
             gc.enable()
 
 
-def _fetch_snapshot(client, countries, currencies, rates, roundings, previous, lang, on_date):
+def _fetch_snapshot(
+    client, countries, currencies, rates, roundings, previous, lang, on_date, unless_sources
+):
     countries = [country.upper() for country in countries]
     catalogues = {
         country: {view: client.products(country, view) for view in VIEWS} for country in countries
     }
     localized, localized_skus = _fetch_localized(client, catalogues, lang)
+    # the listings as read (frozen dataclasses, whose repr is their content), then each sheet
+    digest = hashlib.sha256(repr((catalogues, localized, localized_skus)).encode())
     needed = set(currencies) | {base for bases in (rates or {}).values() for base in bases}
     seen: set[str] = set()
     rows, skipped = [], []
-    for country in countries:
-        malformed: list[MalformedDataError] = []
-        sheet = client.iter_price_sheet(
-            country, priced_currencies=needed, seen_currencies=seen, skipped=malformed
-        )
-        rows += _market_rows(sheet, country, needed)
-        skipped += [(country, error) for error in malformed]
+    with ExitStack() as downloads:
+        if unless_sources:
+            sheets = [
+                downloads.enter_context(
+                    closing(client.download_price_sheet(country, digest=digest))
+                )
+                for country in countries
+            ]
+            if digest.hexdigest() == unless_sources:
+                return None
+            lines = (sheet.lines() for sheet in sheets)
+        else:  # streamed, parsed as they come: nothing to compare with
+            lines = (client.price_sheet_lines(country, digest=digest) for country in countries)
+        for country, sheet_lines in zip(countries, lines, strict=True):
+            malformed: list[MalformedDataError] = []
+            sheet = iter_price_rows(
+                sheet_lines, priced_currencies=needed, seen_currencies=seen, skipped=malformed
+            )
+            rows += _market_rows(sheet, country, needed)
+            skipped += [(country, error) for error in malformed]
     snapshot = build_snapshot(
         catalogues=catalogues,
         rows=rows,
@@ -176,6 +209,7 @@ def _fetch_snapshot(client, countries, currencies, rates, roundings, previous, l
         seen_currencies=seen,
     )
     snapshot.skipped_rows = skipped
+    snapshot.sources_digest = digest.hexdigest()
     return snapshot
 
 
@@ -278,9 +312,10 @@ def build_snapshot(
     if seen_currencies is None:
         seen_currencies = {row.currency for row in market_rows}
     effective = select_effective(market_rows, on_date)
+    changes_after = _changes_after(market_rows, as_moment(on_date))
     listed = _listed_products(catalogues)
     effective = [row for row in effective if (row.market, row.product_id) in listed]
-    snapshot = CatalogueSnapshot(lang=lang)
+    snapshot = CatalogueSnapshot(lang=lang, changes_after=changes_after)
     texts = _Translations(localized or {}, localized_skus or {}, _lang_country(lang))
     snapshot.skus = _skus(effective, listed, previous or {}, texts)
     snapshot.supported_currencies = frozenset(seen_currencies)
@@ -296,6 +331,19 @@ def build_snapshot(
         [row for row in pricing_rows if row.currency in currencies], countries, roundings or {}
     )
     return snapshot
+
+
+def _changes_after(rows, moment: datetime) -> datetime | None:
+    """The first instant after ``moment`` from which other rows may be in effect.
+
+    A row counts from its start and up to its end, both inclusive (``PriceRow.covers``): a
+    start after ``moment`` changes the rows in effect at that start, an end at or after
+    ``moment`` just after it (the end itself is given: early by an instant, never late).
+    """
+    starts = (row.effective_start for row in rows if row.effective_start)
+    ends = (row.effective_end for row in rows if row.effective_end)
+    later = chain((start for start in starts if start > moment), (e for e in ends if e >= moment))
+    return min(later, default=None)
 
 
 def _listed_products(catalogues) -> dict[tuple[str, str], str]:

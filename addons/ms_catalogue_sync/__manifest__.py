@@ -2,7 +2,7 @@
 {
     "name": "Microsoft CSP: Partner Center Catalog",
     "summary": "Microsoft product types, catalog and price sync from Partner Center",
-    "version": "18.0.1.2.0",
+    "version": "18.0.1.3.0",
     "category": "Sales/Microsoft CSP",
     "website": "https://github.com/ms-csp-odoo/ms-csp-suite",
     "author": "Microsoft CSP suite contributors",

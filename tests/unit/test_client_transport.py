@@ -7,6 +7,7 @@ else over real HTTPS).
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import zlib
@@ -17,7 +18,8 @@ import requests
 from requests.adapters import BaseAdapter
 from urllib3.response import HTTPResponse
 
-from partner_center.client import PartnerCenterClient, iter_text_lines
+from partner_center import client as client_module
+from partner_center.client import DownloadedSheet, PartnerCenterClient, iter_text_lines
 from partner_center.config import ClientConfig
 from partner_center.errors import MalformedDataError, PartnerCenterError, TransientError
 
@@ -228,3 +230,34 @@ def test_a_declared_charset_is_honoured():
 def test_invalid_utf8_is_malformed_data():
     with pytest.raises(MalformedDataError):
         list(iter_text_lines(streamed(b'"ProductId"\n"\xff\xfe"\n', 4)))
+
+
+def test_a_downloaded_sheet_reads_as_the_streamed_one_and_hashes_the_same():
+    body = gzip.compress(("\ufeff" + SHEET).encode("utf-8"))
+    streamed_digest, downloaded_digest = hashlib.sha256(), hashlib.sha256()
+    lines = list(iter_text_lines(streamed(body, 7, {"Content-Encoding": "gzip"}), streamed_digest))
+    sheet = DownloadedSheet(streamed(body, 5, {"Content-Encoding": "gzip"}), downloaded_digest)
+    assert list(sheet.lines()) == lines == SHEET.splitlines(keepends=True)
+    sheet.close()
+    assert sheet.file.closed
+    assert downloaded_digest.hexdigest() == streamed_digest.hexdigest()
+    assert streamed_digest.digest() == hashlib.sha256(("\ufeff" + SHEET).encode()).digest()
+
+
+def test_an_interrupted_download_is_transient_and_keeps_no_file(monkeypatch):
+    response = streamed(SHEET.encode(), 4)
+
+    def cut(*args, **kwargs):
+        yield b'"ProductTitle"'
+        raise requests.ConnectionError("reset by peer")
+
+    monkeypatch.setattr(response, "iter_content", cut)
+    opened = []
+    monkeypatch.setattr(
+        client_module.tempfile,
+        "SpooledTemporaryFile",
+        lambda **kwargs: opened.append(io.BytesIO()) or opened[-1],
+    )
+    with pytest.raises(TransientError, match="interrupted"):
+        DownloadedSheet(response)
+    assert opened and opened[0].closed

@@ -1,10 +1,11 @@
 """The catalogue snapshot: superset, statuses, highest prices, conversion, translations."""
 
-from datetime import date
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
 
+from partner_center import snapshot
 from partner_center.errors import MalformedDataError, MissingRateError
 from partner_center.pricesheet import iter_price_rows
 from partner_center.resources import Product, Sku
@@ -238,22 +239,13 @@ def test_prices_are_per_billing_period():
     assert by_plan == {"annual": Decimal("100.00"), "triennial": Decimal("290")}
 
 
-class EveryRowClient:
-    """A client that parses every row of every sheet, as fetching did before (none passed over)."""
+def parse_every_row(monkeypatch):
+    """Fetching parses every row of every sheet from now on, as it did before (none passed over)."""
 
-    def __init__(self, client):
-        self.client = client
+    def every_row_parsed(lines, priced_currencies=None, **kwargs):
+        return iter_price_rows(lines, **kwargs)
 
-    def products(self, *args, **kwargs):
-        return self.client.products(*args, **kwargs)
-
-    def skus(self, *args, **kwargs):
-        return self.client.skus(*args, **kwargs)
-
-    def iter_price_sheet(
-        self, market, *, priced_currencies=None, seen_currencies=None, skipped=None
-    ):
-        return self.client.iter_price_sheet(market, seen_currencies=seen_currencies)
+    monkeypatch.setattr(snapshot, "iter_price_rows", every_row_parsed)
 
 
 class SheetClient:
@@ -262,17 +254,20 @@ class SheetClient:
     def __init__(self, sheets, product_ids):
         self.sheets = sheets
         self.product_ids = product_ids
+        self.title = "T"
 
     def products(self, country, view, locale=None):
         if view != VIEW_SUBSCRIPTIONS:
             return []
-        return [Product(id=pid, title="T") for pid in self.product_ids]
+        return [Product(id=pid, title=self.title) for pid in self.product_ids]
 
-    def iter_price_sheet(self, market, **kwargs):
-        return iter_price_rows(self.sheets[market], **kwargs)
+    def price_sheet_lines(self, market, digest=None):
+        for line in self.sheets[market]:
+            digest.update(line.encode())
+            yield line
 
 
-def test_passing_over_unpriced_rows_changes_no_simulator_snapshot(sim, make_client):
+def test_passing_over_unpriced_rows_changes_no_simulator_snapshot(sim, make_client, monkeypatch):
     options = {
         "countries": ["US", "GB", "DE", "FR"],
         "currencies": ["EUR", "ILS", "USD"],
@@ -281,7 +276,8 @@ def test_passing_over_unpriced_rows_changes_no_simulator_snapshot(sim, make_clie
         "lang": "de_DE",
     }
     fast = fetch_snapshot(make_client(), **options)
-    every_row = fetch_snapshot(EveryRowClient(make_client()), **options)
+    parse_every_row(monkeypatch)
+    every_row = fetch_snapshot(make_client(), **options)
     assert fast.skus and fast.prices and fast.country_prices
     assert fast.skus == every_row.skus
     assert fast.prices == every_row.prices
@@ -294,7 +290,7 @@ def test_passing_over_unpriced_rows_changes_no_simulator_snapshot(sim, make_clie
     assert fast.converted_currencies == every_row.converted_currencies == {"ILS": "USD"}
 
 
-def test_passing_over_unpriced_rows_changes_no_hand_made_snapshot():
+def test_passing_over_unpriced_rows_changes_no_hand_made_snapshot(monkeypatch):
     swedish_only = "DG7GMGF0CCCC"
 
     def sheet(market, currencies, product_ids=(SUB, PERP)):
@@ -329,7 +325,8 @@ def test_passing_over_unpriced_rows_changes_no_hand_made_snapshot():
         "rates": {"USD": {"EUR": Decimal("1.1")}},
     }
     fast = fetch_snapshot(client, **options)
-    every_row = fetch_snapshot(EveryRowClient(client), **options)
+    parse_every_row(monkeypatch)
+    every_row = fetch_snapshot(client, **options)
     assert fast == every_row
     assert fast.skus[f"{SUB}:0001"].countries == {"DE", "GB", "SE"}
     assert fast.skus[f"{swedish_only}:0001"].plans == {("P1Y", "annual"), ("P3Y", "annual")}
@@ -359,3 +356,60 @@ def test_malformed_rows_of_unpriced_currencies_are_skipped_and_told():
             currencies=["EUR"],
             on_date=ON,
         )
+
+
+# --- unchanged sources --- #
+
+SOURCES = {"countries": ["US", "DE"], "currencies": ["USD", "EUR"], "lang": "de_DE"}
+
+
+def test_same_sources_are_told_without_parsing_a_sheet(sim, make_client, monkeypatch):
+    first = fetch_snapshot(make_client(), **SOURCES)
+    assert len(first.sources_digest) == 64
+
+    def parse(*args, **kwargs):
+        raise AssertionError("a price sheet was parsed")
+
+    monkeypatch.setattr(snapshot, "iter_price_rows", parse)
+    assert fetch_snapshot(make_client(), **SOURCES, unless_sources=first.sources_digest) is None
+
+
+def test_downloaded_sheets_give_the_snapshot_streamed_ones_give(sim, make_client):
+    streamed = fetch_snapshot(make_client(), **SOURCES)
+    downloaded = fetch_snapshot(make_client(), **SOURCES, unless_sources="0" * 64)
+    assert downloaded.prices and downloaded == streamed
+
+
+def test_a_new_month_at_microsoft_is_another_digest(sim, make_client):
+    first = fetch_snapshot(make_client(), **SOURCES)
+    sim.update_settings(month=1)
+    later = fetch_snapshot(make_client(), **SOURCES, unless_sources=first.sources_digest)
+    assert later is not None
+    assert later.sources_digest != first.sources_digest
+
+
+def test_a_listing_or_a_sheet_cell_changed_is_another_digest():
+    def digest(title="T", price="100"):
+        lines = sheet_lines([software_row(product_id=SUB, sku_id="0001", price=price)])
+        client = SheetClient({"US": lines}, (SUB,))
+        client.title = title
+        return fetch_snapshot(client, countries=["US"], currencies=["USD"]).sources_digest
+
+    assert digest() == digest()
+    assert len({digest(), digest(title="T2"), digest(price="100.01")}) == 3
+
+
+def test_the_snapshot_tells_when_other_rows_come_into_effect():
+    def changes_after(*rows):
+        return build_snapshot(
+            catalogues=catalogues(US=(SUB,)), rows=rows, currencies=["USD"], on_date=ON
+        ).changes_after
+
+    june = row(start="6/1/2025 12:00:00 AM", end="6/30/2025 11:59:59 PM")
+    july = row(price="90", start="7/1/2025 12:00:00 AM", end="")
+    assert changes_after(row(start="3/1/2024 12:00:00 AM", end="")) is None
+    assert changes_after(june, july) == datetime(2025, 6, 30, 23, 59, 59, tzinfo=timezone.utc)
+    ends_today = row(start="6/1/2025 12:00:00 AM", end="6/15/2025 12:00:00 AM")
+    # a row still in effect at its last instant: that instant is given, never a later one
+    assert changes_after(ends_today) == datetime(2025, 6, 15, tzinfo=timezone.utc)
+    assert changes_after(july) == datetime(2025, 7, 1, tzinfo=timezone.utc)

@@ -9,6 +9,7 @@ pricelist row.
 
 import contextlib
 import functools
+import hashlib
 import io
 import logging
 import math
@@ -969,6 +970,77 @@ class MsCspCatalogueApplier(models.AbstractModel):
                     updates.append((variant, {"standard_price": cost}))
         _write_grouped(updates)
 
+    # --- what a sync leaves --- #
+
+    def _ms_records_digest(self, instance):
+        """A digest of every row the sync writes for ``instance``, as stored.
+
+        Products, variants, term lines and values, pricelists and their items, prices, and the
+        many2many links between them, each row by its stored version (``ctid`` and ``xmin``: any
+        UPDATE, even of the same values, makes a new one; a few times cheaper than reading the
+        values): a write to any of them, by a person or by another module, and a row added or
+        deleted, make another digest, and the next sync compares everything. Of a SKU, only the
+        values the sync writes count (its quantity limits are another cron's), and its status
+        only as sold or not (the sync makes "new" "available" without comparing anything).
+        """
+        self.env.flush_all()
+        skus = self.env["ms.csp.sku"]
+        lines = self.env["product.template.attribute.line"]
+        variants = self.env["product.product"]
+        of_instance = SQL("instance_id = %s", instance.id)
+        templates = SQL("SELECT product_tmpl_id FROM ms_csp_sku WHERE %s", of_instance)
+        of_templates = SQL("product_tmpl_id IN (%s)", templates)
+        pricelists = SQL("SELECT id FROM product_pricelist WHERE ms_instance_id = %s", instance.id)
+
+        def ids(model, condition):
+            return SQL("SELECT id FROM %s WHERE %s", SQL.identifier(model._table), condition)
+
+        sku_columns = SQL(", ").join(
+            SQL.identifier("t", name)
+            for name in SKU_FIELDS
+            if skus._fields[name].column_type and name != "catalog_status"
+        )
+        parts = [
+            (
+                skus._table,
+                of_instance,
+                SQL("ROW(%s, t.catalog_status = %s)", sku_columns, CATALOG_STATUS_RETIRED),
+            ),
+            *(
+                _links_of(skus._fields[name], ids(skus, of_instance))
+                for name in SKU_FIELDS
+                if skus._fields[name].type == "many2many"
+            ),
+            ("product_template", SQL("id IN (%s)", templates)),
+            (variants._table, of_templates),
+            (lines._table, of_templates),
+            ("product_template_attribute_value", of_templates),
+            _links_of(lines._fields["value_ids"], ids(lines, of_templates)),
+            _links_of(
+                variants._fields["product_template_attribute_value_ids"],
+                ids(variants, of_templates),
+            ),
+            ("product_pricelist", SQL("id IN (%s)", pricelists)),
+            ("product_pricelist_item", SQL("pricelist_id IN (%s)", pricelists)),
+            ("ms_csp_price", of_instance),
+        ]
+        self.env.cr.execute(
+            SQL(" UNION ALL ").join(
+                SQL(
+                    # the exact sum, as text: Odoo reads numeric columns as floats
+                    "(SELECT %s, count(*), coalesce(sum(hashtextextended((%s)::text, 0)), 0)::text "
+                    "FROM %s t WHERE %s)",
+                    table,
+                    row[0] if row else SQL("t.ctid::text || t.xmin::text"),
+                    SQL.identifier(table),
+                    where,
+                )
+                for table, where, *row in parts
+            )
+        )
+        # sorted: UNION ALL may answer its parts in any order
+        return hashlib.sha256(repr(sorted(self.env.cr.fetchall())).encode()).hexdigest()
+
     # --- retirement --- #
 
     def _ms_retire(self, run, skus, changes):
@@ -984,6 +1056,12 @@ class MsCspCatalogueApplier(models.AbstractModel):
             )
         (templates - in_use).write({"active": False})
         in_use.write({"ms_kept_in_use": True})
+
+
+def _links_of(field, owners):
+    """(relation table, condition) of the many2many links of ``field`` from ``owners``, a query
+    of their ids, for ``_ms_records_digest``."""
+    return field.relation, SQL("%s IN (%s)", SQL.identifier(field.column1), owners)
 
 
 def _create_keeping_given(model, vals_list, names):

@@ -4,18 +4,21 @@ The flow reads and checks everything first (``partner_center.snapshot``) and wri
 then; the writing is ``ms.csp.catalogue.applier``'s (``ms_csp_catalogue_sync.py``).
 """
 
+import hashlib
 import logging
 import time
 from decimal import Decimal
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.modules.module import get_manifest
 
 from odoo.addons.base.models.res_partner import _lang_get
 
 from partner_center.errors import MalformedDataError, MissingRateError, PartnerCenterError
 from partner_center.snapshot import fetch_snapshot
 
+from ..const import CATALOG_STATUS_AVAILABLE, CATALOG_STATUS_NEW
 from .ms_csp_price import currency_rounding
 
 _logger = logging.getLogger(__name__)
@@ -52,6 +55,14 @@ class MsCspInstance(models.Model):
         copy=False,
     )
     last_sync_message = fields.Text(readonly=True, copy=False)
+    catalogue_checkpoint = fields.Json(
+        readonly=True,
+        copy=False,
+        groups="base.group_system",
+        help="What the last complete sync read and left: digests of Microsoft's data, of the "
+        "instance's settings and of the records the sync keeps, and when Microsoft's price rows "
+        "next change. A sync that finds all of them the same has nothing to write.",
+    )
     sku_ids = fields.One2many("ms.csp.sku", "instance_id", string="SKUs")
     sku_count = fields.Integer(compute="_compute_counts")
     product_count = fields.Integer(compute="_compute_counts")
@@ -164,6 +175,10 @@ class MsCspInstance(models.Model):
     def _ms_sync_run(self, run, commit):
         """Sync this instance for a claimed ``run``: read everything, then write batch by batch.
 
+        When Microsoft serves what it served at the last complete sync, and neither the
+        instance's settings nor any record that sync left changed since (``_ms_checkpoint``),
+        there is nothing to compare: the sheets are not even parsed.
+
         Failures are recorded on the run and the instance, never raised: a sync's failure is
         news for the people who look at the run, not an error of the worker.
         """
@@ -179,12 +194,16 @@ class MsCspInstance(models.Model):
         started = time.monotonic()
         try:
             self._ms_check_sync_settings()
-            snapshot = self._ms_fetch_snapshot(run)
+            settings = self._ms_sync_settings()
+            unchanged = self._ms_checkpoint(settings)
+            snapshot = self._ms_fetch_snapshot(settings, unchanged)
         except Exception as error:  # pylint: disable=broad-except
             # nothing was written yet: any failure leaves the catalogue as it was
             if not isinstance(error, (PartnerCenterError, MalformedDataError, UserError)):
                 _logger.exception("Reading the catalogue of instance %s failed", self.id)
             return self._ms_sync_failed(run, error, started, commit)
+        if snapshot is None:
+            return self._ms_sync_unchanged(run, started, commit)
         run._ms_log(
             self.env._(
                 "Read %(skus)s SKUs and %(prices)s prices in %(seconds).1f s.",
@@ -194,10 +213,40 @@ class MsCspInstance(models.Model):
             )
         )
         run._ms_log_skipped_rows(snapshot.skipped_rows)
+        applier = self.env["ms.csp.catalogue.applier"]
+        self.sudo().catalogue_checkpoint = False  # kept again once every batch is written
         try:
-            self.env["ms.csp.catalogue.applier"]._ms_apply(self, run, snapshot, commit)
+            applier._ms_apply(self, run, snapshot, commit)
         except Exception as error:  # pylint: disable=broad-exception-caught
             return self._ms_apply_failed(run, error, commit)
+        self.sudo().catalogue_checkpoint = {
+            "sources": snapshot.sources_digest,
+            "settings": self._ms_settings_digest(settings),
+            "records": applier._ms_records_digest(self),
+            "changes_after": snapshot.changes_after
+            and fields.Datetime.to_string(snapshot.changes_after.replace(tzinfo=None)),
+        }
+        return self._ms_sync_done(run, started, commit)
+
+    def _ms_sync_unchanged(self, run, started, commit):
+        """Nothing changed at Microsoft nor in Odoo since the last sync: what it made new is now
+        simply available, as a sync that compared everything would find."""
+        skus = self.env["ms.csp.sku"].search([("instance_id", "=", self.id)])
+        skus.filtered(lambda sku: sku.catalog_status == CATALOG_STATUS_NEW).write(
+            {"catalog_status": CATALOG_STATUS_AVAILABLE, "last_sync_run_id": run.id}
+        )
+        run.write({"sku_total": len(skus), "sku_done": len(skus)})
+        run._ms_log(
+            self.env._(
+                "Microsoft's catalog and price sheets are the same as at the last sync (read in "
+                "%(seconds).1f s), and so are the instance's settings and the products, prices "
+                "and pricelist items that sync left: nothing to write.",
+                seconds=time.monotonic() - started,
+            )
+        )
+        return self._ms_sync_done(run, started, commit)
+
+    def _ms_sync_done(self, run, started, commit):
         message = self.env._(
             "%(new)s new, %(retired)s no longer available, %(prices)s price changes.",
             new=run.new_count,
@@ -225,8 +274,8 @@ class MsCspInstance(models.Model):
         self._ms_commit(commit)
         return run
 
-    def _ms_fetch_snapshot(self, run):
-        """Read and check the whole catalogue; nothing is written here."""
+    def _ms_sync_settings(self):
+        """What the sync reads Partner Center with, besides the instance's credentials."""
         previous = dict(
             self.env["ms.csp.sku"]
             .search_fetch([("instance_id", "=", self.id)], ["code", "catalog_status"])
@@ -234,7 +283,6 @@ class MsCspInstance(models.Model):
         )
         on_date = fields.Date.context_today(self)
         rates = {}
-        supported = set()
         for currency in self.active_currency_ids:
             currency_rates = self.env["ms.csp.conversion.rate"]._ms_rates_for(
                 currency, self.company_id, on_date
@@ -243,19 +291,72 @@ class MsCspInstance(models.Model):
                 rates[currency.name] = {
                     base: Decimal(str(rate)) for base, rate in currency_rates.items()
                 }
-            supported.add(currency.name)
+        return {
+            "countries": self.country_ids.mapped("code"),
+            "currencies": sorted(self.active_currency_ids.mapped("name")),
+            "rates": rates,
+            "roundings": {c.name: currency_rounding(c) for c in self.active_currency_ids},
+            "previous": previous,
+            "lang": self.catalogue_lang,
+        }
+
+    def _ms_fetch_snapshot(self, settings, unchanged_sources=None):
+        """Read and check the whole catalogue; nothing is written here.
+
+        :param unchanged_sources: see ``fetch_snapshot``'s ``unless_sources``
+        :return: the snapshot, or None when Microsoft's data is ``unchanged_sources``
+        """
         with self._ms_client() as client:
             return fetch_snapshot(
                 client,
-                countries=self.country_ids.mapped("code"),
-                currencies=sorted(supported),
-                rates=rates,
-                roundings={c.name: currency_rounding(c) for c in self.active_currency_ids},
-                previous=previous,
-                lang=self.catalogue_lang,
+                **settings,
                 # price rows take effect at their start instant (UTC), not at the day's start
                 on_date=fields.Datetime.now(),
+                unless_sources=unchanged_sources,
             )
+
+    def _ms_checkpoint(self, settings):
+        """The digest of Microsoft's data at the last complete sync, if nothing else it depends
+        on changed since: the instance's settings, the records it left, the moment (no price
+        row started or ended since). ``None`` otherwise: everything is read and compared.
+
+        The records are compared row by row, so a change made by hand to a product, price or
+        pricelist item the sync keeps is repaired by the next sync, as it was before.
+        """
+        checkpoint = self.sudo().catalogue_checkpoint
+        if not checkpoint or checkpoint["settings"] != self._ms_settings_digest(settings):
+            return None
+        changes_after = checkpoint["changes_after"]
+        if changes_after and fields.Datetime.now() >= fields.Datetime.to_datetime(changes_after):
+            return None
+        applier = self.env["ms.csp.catalogue.applier"]
+        if checkpoint["records"] != applier._ms_records_digest(self):
+            return None
+        return checkpoint["sources"]
+
+    def _ms_settings_digest(self, settings):
+        """A digest of everything besides Microsoft's data that decides what the sync writes."""
+        applier = self.env["ms.csp.catalogue.applier"]
+        currencies = {currency.name: currency for currency in self.active_currency_ids}
+        records = applier._ms_product_records()
+        term_values = self.env["product.attribute.value"].browse(
+            [value.id for value in records["term_values"].values()]
+        )
+        decided_by = (
+            get_manifest("ms_catalogue_sync")["version"],
+            {name: value for name, value in settings.items() if name != "previous"},
+            self.company_id.id,
+            self.company_id.currency_id.id,
+            self.default_currency_id.id,
+            sorted(currency.id for currency in currencies.values()),
+            sorted(self.country_ids.ids),
+            applier._ms_company_rate(self, currencies),
+            records,
+            records["term_attribute"].read(["create_variant", "display_type"]),
+            term_values.read(["ms_term_plan", "default_extra_price", "is_custom"]),
+            self.env["product.pricelist.item"]._fields["fixed_price"].get_digits(self.env),
+        )
+        return hashlib.sha256(repr(decided_by).encode()).hexdigest()
 
     def _ms_sync_failed(self, run, error, started, commit):
         """Record a failed sync where the user looks: the run, the instance, its chatter."""

@@ -5,3 +5,4 @@ from . import test_sync_language_and_resume
 from . import test_sync_background
 from . import test_sale_order
 from . import test_price_properties
+from . import test_sync_checkpoint
