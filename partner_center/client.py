@@ -98,7 +98,7 @@ FRIENDLY_NAME_MAX = 50
 MAX_PAGES = 1000
 CUSTOMER_SEARCH_PAGE_SIZE = 50
 _STREAM_CHUNK = 64 * 1024
-_SPOOL_IN_MEMORY = 32 * 1024 * 1024  # a downloaded sheet beyond this goes to a temporary file
+_SPOOL_IN_MEMORY = 16 * 1024 * 1024  # a downloaded sheet beyond this goes to a temporary file
 
 
 # === IDEMPOTENCY HELPERS === #
@@ -168,9 +168,13 @@ def iter_text_lines(response: requests.Response, digest=None) -> Iterator[str]:
     keep their endings, so CSV cells holding line breaks survive. The charset is the declared one,
     else UTF-8 (a BOM is dropped).
 
-    :param digest: a ``hashlib`` object, updated with the body's bytes as they arrive
+    :param digest: a ``hashlib`` object, updated with the encoding, then the body's bytes as they
+        arrive
     """
-    return _text_lines(_body_chunks(response, digest), _text_encoding(response))
+    encoding = _text_encoding(response)
+    if digest is not None:
+        digest.update(encoding.encode())
+    return _text_lines(_body_chunks(response, digest), encoding)
 
 
 class DownloadedSheet:
@@ -182,6 +186,8 @@ class DownloadedSheet:
 
     def __init__(self, response: requests.Response, digest=None):
         self.encoding = _text_encoding(response)
+        if digest is not None:  # as iter_text_lines: the same digest for the same answer
+            digest.update(self.encoding.encode())
         # kept open beyond this call: closed by close()
         self.file = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115
         try:

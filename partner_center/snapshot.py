@@ -185,7 +185,7 @@ def _fetch_snapshot(
             ]
             if digest.hexdigest() == unless_sources:
                 return None
-            lines = (sheet.lines() for sheet in sheets)
+            lines = (_lines_then_closed(sheet) for sheet in sheets)
         else:  # streamed, parsed as they come: nothing to compare with
             lines = (client.price_sheet_lines(country, digest=digest) for country in countries)
         for country, sheet_lines in zip(countries, lines, strict=True):
@@ -211,6 +211,14 @@ def _fetch_snapshot(
     snapshot.skipped_rows = skipped
     snapshot.sources_digest = digest.hexdigest()
     return snapshot
+
+
+def _lines_then_closed(sheet):
+    """A downloaded sheet's lines; its file is closed once they are read."""
+    try:
+        yield from sheet.lines()
+    finally:
+        sheet.close()
 
 
 def _market_rows(sheet, country, needed) -> list[PriceRow]:

@@ -241,7 +241,26 @@ def test_a_downloaded_sheet_reads_as_the_streamed_one_and_hashes_the_same():
     sheet.close()
     assert sheet.file.closed
     assert downloaded_digest.hexdigest() == streamed_digest.hexdigest()
-    assert streamed_digest.digest() == hashlib.sha256(("\ufeff" + SHEET).encode()).digest()
+    told = hashlib.sha256(b"utf-8-sig" + ("\ufeff" + SHEET).encode())
+    assert streamed_digest.digest() == told.digest()
+
+
+def test_the_same_bytes_read_in_another_charset_are_another_digest():
+    body = SHEET.encode("utf-8")
+    digests = []
+    for content_type in ("text/csv", "text/csv; charset=latin-1"):
+        response = streamed(body, 5, {"Content-Type": content_type})
+        response.encoding = "latin-1" if "latin" in content_type else None
+        digests.append(hashlib.sha256())
+        list(iter_text_lines(response, digests[-1]))
+    assert digests[0].digest() != digests[1].digest()
+
+
+def test_a_downloaded_sheet_that_is_not_utf8_is_malformed_data():
+    sheet = DownloadedSheet(streamed(b'"ProductId"\n"\xff\xfe"\n', 4))
+    with pytest.raises(MalformedDataError):
+        list(sheet.lines())
+    sheet.close()
 
 
 def test_an_interrupted_download_is_transient_and_keeps_no_file(monkeypatch):
@@ -258,6 +277,9 @@ def test_an_interrupted_download_is_transient_and_keeps_no_file(monkeypatch):
         "SpooledTemporaryFile",
         lambda **kwargs: opened.append(io.BytesIO()) or opened[-1],
     )
+    closed = []
+    monkeypatch.setattr(response, "close", lambda: closed.append(True))
     with pytest.raises(TransientError, match="interrupted"):
         DownloadedSheet(response)
     assert opened and opened[0].closed
+    assert closed  # the connection too

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from partner_center import snapshot
-from partner_center.errors import MalformedDataError, MissingRateError
+from partner_center.errors import MalformedDataError, MissingRateError, TransientError
 from partner_center.pricesheet import iter_price_rows
 from partner_center.resources import Product, Sku
 from partner_center.snapshot import (
@@ -413,3 +413,24 @@ def test_the_snapshot_tells_when_other_rows_come_into_effect():
     # a row still in effect at its last instant: that instant is given, never a later one
     assert changes_after(ends_today) == datetime(2025, 6, 15, tzinfo=timezone.utc)
     assert changes_after(july) == datetime(2025, 7, 1, tzinfo=timezone.utc)
+    # a row starting at the very moment is in effect already; one that ended changes nothing
+    starts_now = row(start="6/15/2025 12:00:00 AM", end="")
+    ended = row(start="1/1/2025 12:00:00 AM", end="6/14/2025 11:59:59 PM")
+    assert changes_after(starts_now, ended) is None
+
+
+def test_a_failed_download_closes_the_sheets_downloaded_before(sim, make_client):
+    client = make_client()
+    sheets = []
+    download = client.download_price_sheet
+
+    def download_then_fail(market, digest=None):
+        if sheets:
+            raise TransientError("The price sheet download was interrupted: start it again.")
+        sheets.append(download(market, digest))
+        return sheets[-1]
+
+    client.download_price_sheet = download_then_fail
+    with pytest.raises(TransientError):
+        fetch_snapshot(client, **SOURCES, unless_sources="0" * 64)
+    assert sheets and sheets[0].file.closed

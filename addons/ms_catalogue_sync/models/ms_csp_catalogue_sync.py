@@ -136,6 +136,12 @@ class MsCspCatalogueApplier(models.AbstractModel):
     _description = "Microsoft Catalogue Sync: apply a snapshot"
 
     def _ms_apply(self, instance, run, snapshot, commit):
+        """Write ``snapshot``; the digest of the records it left (``_ms_records_digest``).
+
+        The digest adds up what each batch left, taken in its own transaction before it commits:
+        a change someone makes to a batch's records once it is committed is not counted as the
+        sync's, and the next sync finds it.
+        """
         skus = {
             sku.code: sku.id
             for sku in self.env["ms.csp.sku"].search_fetch(
@@ -143,26 +149,34 @@ class MsCspCatalogueApplier(models.AbstractModel):
             )
         }
         context = self._ms_context(instance, snapshot)
+        tally = defaultdict(lambda: [0, 0])
+        # the pricelists (made with the context), in the transaction of the first batch
+        self._ms_tally(instance, SQL("FALSE"), tally, pricelists=True)
         codes = sorted(snapshot.skus)
         run.write({"sku_total": len(codes)})
         self.env.cr.cache[SYNC_MEMO] = {}
         try:
             with collector_paused():
-                self._ms_apply_batches(instance, run, snapshot, codes, skus, context, commit)
+                self._ms_apply_batches(instance, run, snapshot, codes, skus, context, tally, commit)
         finally:
             self.env.cr.cache.pop(SYNC_MEMO, None)
+        return _tally_digest(tally)
 
-    def _ms_apply_batches(self, instance, run, snapshot, codes, skus, context, commit):
+    def _ms_apply_batches(self, instance, run, snapshot, codes, skus, context, tally, commit):
         """Each batch committed with its SKUs, products and prices; the run tells the progress.
 
         Without ``commit`` each batch is a savepoint: a failing batch is undone as a rollback
         would undo it, and the batches before it stay.
+
+        :param tally: completed with what each batch leaves (see ``_ms_tally``)
         """
         for start in range(0, len(codes), BATCH_SIZE):
             batch = codes[start : start + BATCH_SIZE]
             with contextlib.nullcontext() if commit else self.env.cr.savepoint():
                 self._ms_apply_batch(instance, run, snapshot, batch, skus, context)
                 run.write({"sku_done": start + len(batch)})
+                batch_ids = [skus[code] for code in batch if code in skus]
+                self._ms_tally(instance, SQL("id = ANY(%s)", batch_ids), tally)
             instance._ms_commit(commit)
 
     def _ms_context(self, instance, snapshot):
@@ -973,24 +987,34 @@ class MsCspCatalogueApplier(models.AbstractModel):
     # --- what a sync leaves --- #
 
     def _ms_records_digest(self, instance):
-        """A digest of every row the sync writes for ``instance``, as stored.
+        """A digest of every row the sync keeps for ``instance``, as stored (``_ms_tally``)."""
+        tally = defaultdict(lambda: [0, 0])
+        self._ms_tally(instance, SQL("instance_id = %s", instance.id), tally, pricelists=True)
+        return _tally_digest(tally)
 
-        Products, variants, term lines and values, pricelists and their items, prices, and the
-        many2many links between them, each row by its stored version (``ctid`` and ``xmin``: any
-        UPDATE, even of the same values, makes a new one; a few times cheaper than reading the
-        values): a write to any of them, by a person or by another module, and a row added or
-        deleted, make another digest, and the next sync compares everything. Of a SKU, only the
-        values the sync writes count (its quantity limits are another cron's), and its status
-        only as sold or not (the sync makes "new" "available" without comparing anything).
+    def _ms_tally(self, instance, skus_where, tally, pricelists=False):
+        """Add to ``tally`` (table -> [rows, sum of their hashes]) the rows the sync keeps of
+        the instance's SKUs that match ``skus_where`` (a condition on ``ms_csp_sku``), and with
+        ``pricelists`` its pricelists.
+
+        Products, variants, term lines and values, pricelist items, prices and the many2many
+        links between them, each row by its stored version (``ctid`` and ``xmin``: any UPDATE,
+        even of the same values, makes a new one; a few times cheaper than reading the values):
+        a write to any of them, by a person or another module, and a row added or deleted, make
+        another tally. Of a SKU, only the values the sync writes count (its quantity limits are
+        another cron's), and its status only as sold or not (the sync makes "new" "available"
+        without comparing anything). Sums add up: the tallies of a sync's batches, each taken
+        in the batch's own transaction, add up to the tally of the whole instance.
         """
         self.env.flush_all()
         skus = self.env["ms.csp.sku"]
         lines = self.env["product.template.attribute.line"]
         variants = self.env["product.product"]
-        of_instance = SQL("instance_id = %s", instance.id)
-        templates = SQL("SELECT product_tmpl_id FROM ms_csp_sku WHERE %s", of_instance)
+        skus_where = SQL("instance_id = %s AND %s", instance.id, skus_where)
+        templates = SQL("SELECT product_tmpl_id FROM ms_csp_sku WHERE %s", skus_where)
         of_templates = SQL("product_tmpl_id IN (%s)", templates)
-        pricelists = SQL("SELECT id FROM product_pricelist WHERE ms_instance_id = %s", instance.id)
+        of_instance = SQL("ms_instance_id = %s", instance.id)
+        instance_pricelists = SQL("SELECT id FROM product_pricelist WHERE %s", of_instance)
 
         def ids(model, condition):
             return SQL("SELECT id FROM %s WHERE %s", SQL.identifier(model._table), condition)
@@ -1003,11 +1027,11 @@ class MsCspCatalogueApplier(models.AbstractModel):
         parts = [
             (
                 skus._table,
-                of_instance,
+                skus_where,
                 SQL("ROW(%s, t.catalog_status = %s)", sku_columns, CATALOG_STATUS_RETIRED),
             ),
             *(
-                _links_of(skus._fields[name], ids(skus, of_instance))
+                _links_of(skus._fields[name], ids(skus, skus_where))
                 for name in SKU_FIELDS
                 if skus._fields[name].type == "many2many"
             ),
@@ -1020,10 +1044,14 @@ class MsCspCatalogueApplier(models.AbstractModel):
                 variants._fields["product_template_attribute_value_ids"],
                 ids(variants, of_templates),
             ),
-            ("product_pricelist", SQL("id IN (%s)", pricelists)),
-            ("product_pricelist_item", SQL("pricelist_id IN (%s)", pricelists)),
-            ("ms_csp_price", of_instance),
+            (
+                "product_pricelist_item",
+                SQL("pricelist_id IN (%s) AND %s", instance_pricelists, of_templates),
+            ),
+            ("ms_csp_price", SQL("sku_id IN (%s)", ids(skus, skus_where))),
         ]
+        if pricelists:
+            parts.append(("product_pricelist", of_instance))
         self.env.cr.execute(
             SQL(" UNION ALL ").join(
                 SQL(
@@ -1038,8 +1066,9 @@ class MsCspCatalogueApplier(models.AbstractModel):
                 for table, where, *row in parts
             )
         )
-        # sorted: UNION ALL may answer its parts in any order
-        return hashlib.sha256(repr(sorted(self.env.cr.fetchall())).encode()).hexdigest()
+        for table, count, total in self.env.cr.fetchall():
+            tally[table][0] += count
+            tally[table][1] += int(total)
 
     # --- retirement --- #
 
@@ -1060,8 +1089,12 @@ class MsCspCatalogueApplier(models.AbstractModel):
 
 def _links_of(field, owners):
     """(relation table, condition) of the many2many links of ``field`` from ``owners``, a query
-    of their ids, for ``_ms_records_digest``."""
+    of their ids, for ``_ms_tally``."""
     return field.relation, SQL("%s IN (%s)", SQL.identifier(field.column1), owners)
+
+
+def _tally_digest(tally):
+    return hashlib.sha256(repr(sorted(tally.items())).encode()).hexdigest()
 
 
 def _create_keeping_given(model, vals_list, names):

@@ -11,10 +11,10 @@ from decimal import Decimal
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.modules.module import get_manifest
 
 from odoo.addons.base.models.res_partner import _lang_get
 
+import partner_center
 from partner_center.errors import MalformedDataError, MissingRateError, PartnerCenterError
 from partner_center.snapshot import fetch_snapshot
 
@@ -195,7 +195,9 @@ class MsCspInstance(models.Model):
         try:
             self._ms_check_sync_settings()
             settings = self._ms_sync_settings()
-            unchanged = self._ms_checkpoint(settings)
+            # taken before reading: what changes while the sync runs is for the next one
+            settings_digest = self._ms_settings_digest(settings)
+            unchanged = self._ms_checkpoint(settings_digest)
             snapshot = self._ms_fetch_snapshot(settings, unchanged)
         except Exception as error:  # pylint: disable=broad-except
             # nothing was written yet: any failure leaves the catalogue as it was
@@ -216,13 +218,13 @@ class MsCspInstance(models.Model):
         applier = self.env["ms.csp.catalogue.applier"]
         self.sudo().catalogue_checkpoint = False  # kept again once every batch is written
         try:
-            applier._ms_apply(self, run, snapshot, commit)
+            records_digest = applier._ms_apply(self, run, snapshot, commit)
         except Exception as error:  # pylint: disable=broad-exception-caught
             return self._ms_apply_failed(run, error, commit)
         self.sudo().catalogue_checkpoint = {
             "sources": snapshot.sources_digest,
-            "settings": self._ms_settings_digest(settings),
-            "records": applier._ms_records_digest(self),
+            "settings": settings_digest,
+            "records": records_digest,
             "changes_after": snapshot.changes_after
             and fields.Datetime.to_string(snapshot.changes_after.replace(tzinfo=None)),
         }
@@ -315,22 +317,23 @@ class MsCspInstance(models.Model):
                 unless_sources=unchanged_sources,
             )
 
-    def _ms_checkpoint(self, settings):
+    def _ms_checkpoint(self, settings_digest):
         """The digest of Microsoft's data at the last complete sync, if nothing else it depends
         on changed since: the instance's settings, the records it left, the moment (no price
         row started or ended since). ``None`` otherwise: everything is read and compared.
 
-        The records are compared row by row, so a change made by hand to a product, price or
-        pricelist item the sync keeps is repaired by the next sync, as it was before.
+        The records are compared by their stored row versions, so a change made by hand to a
+        product, price or pricelist item the sync keeps is repaired by the next sync, as it was
+        before.
         """
-        checkpoint = self.sudo().catalogue_checkpoint
-        if not checkpoint or checkpoint["settings"] != self._ms_settings_digest(settings):
+        checkpoint = self.sudo().catalogue_checkpoint or {}
+        if not checkpoint.get("sources") or checkpoint.get("settings") != settings_digest:
             return None
-        changes_after = checkpoint["changes_after"]
+        changes_after = checkpoint.get("changes_after")
         if changes_after and fields.Datetime.now() >= fields.Datetime.to_datetime(changes_after):
             return None
         applier = self.env["ms.csp.catalogue.applier"]
-        if checkpoint["records"] != applier._ms_records_digest(self):
+        if checkpoint.get("records") != applier._ms_records_digest(self):
             return None
         return checkpoint["sources"]
 
@@ -343,10 +346,14 @@ class MsCspInstance(models.Model):
             [value.id for value in records["term_values"].values()]
         )
         decided_by = (
-            get_manifest("ms_catalogue_sync")["version"],
+            # the code: of the addons installed and of the Partner Center library
+            self.env["ir.module.module"]
+            .search_fetch([("state", "=", "installed")], ["name", "latest_version"], order="name")
+            .mapped(lambda module: (module.name, module.latest_version)),
+            partner_center.__version__,
             {name: value for name, value in settings.items() if name != "previous"},
             self.company_id.id,
-            self.company_id.currency_id.id,
+            self.company_id.currency_id.read(["rounding"]),
             self.default_currency_id.id,
             sorted(currency.id for currency in currencies.values()),
             sorted(self.country_ids.ids),

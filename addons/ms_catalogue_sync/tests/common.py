@@ -52,6 +52,16 @@ class MsCspCatalogueCase(MsCspSimulatorCase):
         )
         return sku.product_tmpl_id.with_context(active_test=False)
 
+    def synced_rows(self):
+        """Table -> ids of the instance's synced products, variants, items and prices."""
+        templates = self.instance.sku_ids.product_tmpl_id
+        return {
+            "product_template": templates.ids,
+            "product_product": templates.with_context(active_test=False).product_variant_ids.ids,
+            "product_pricelist_item": self.instance.pricelist_ids.item_ids.ids,
+            "ms_csp_price": self.instance.sku_ids.price_ids.ids,
+        }
+
     def row_versions(self, table, ids):
         """id -> the stored version of each row: any write gives a row a new one.
 

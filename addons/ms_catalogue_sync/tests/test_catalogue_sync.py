@@ -320,19 +320,9 @@ class TestCatalogueSync(MsCspCatalogueCase):
             dict.fromkeys(amounts),
         )  # the list view's group rows show no total
 
-    def _synced_rows(self):
-        """Table -> ids of the instance's synced products, variants, items and prices."""
-        templates = self.instance.sku_ids.product_tmpl_id
-        return {
-            "product_template": templates.ids,
-            "product_product": templates.with_context(active_test=False).product_variant_ids.ids,
-            "product_pricelist_item": self.instance.pricelist_ids.item_ids.ids,
-            "ms_csp_price": self.instance.sku_ids.price_ids.ids,
-        }
-
     def test_second_sync_without_changes_writes_nothing(self):
         self.sync()
-        tables = self._synced_rows()
+        tables = self.synced_rows()
         before = {table: self.row_versions(table, ids) for table, ids in tables.items()}
         self.env.invalidate_all()
         run = self.sync()
@@ -340,7 +330,7 @@ class TestCatalogueSync(MsCspCatalogueCase):
         self.assertFalse(run.new_count or run.retired_count or run.price_change_count)
         for table, ids in tables.items():
             self.assertEqual(self.row_versions(table, ids), before[table], f"{table} rows written")
-        for table, ids in self._synced_rows().items():
+        for table, ids in self.synced_rows().items():
             self.assertEqual(sorted(ids), sorted(tables[table]), f"{table} rows added")
 
     def test_next_month_retires_adds_and_reprices_and_shows_it(self):
