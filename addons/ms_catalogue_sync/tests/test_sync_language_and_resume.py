@@ -85,6 +85,26 @@ class TestSyncResume(MsCspCatalogueCase):
         self.assert_two_whole_batches()
         self.assert_next_run_finishes()
 
+    def test_a_sync_stopped_half_way_leaves_the_next_one_everything_to_compare(self):
+        self.sync()
+        self.simulator.update_settings(month=1)
+        with (
+            self.crash_on_third_batch(MemoryError("out of memory")),
+            mute_logger("odoo.addons.ms_catalogue_sync.models.ms_csp_instance"),
+        ):
+            self.assertEqual(self.sync().state, "failed")
+        self.assertFalse(self.instance.sudo().catalogue_checkpoint)
+        # Microsoft serves again what the last complete sync read: the half-written month is
+        # still found and undone
+        self.simulator.update_settings(month=0)
+        run = self.sync()
+        self.assertEqual(run.state, "done")
+        self.assertIn("SKUs and", run.log)
+        sold = self.instance.sku_ids.filtered(
+            lambda sku: sku.catalog_status != "no_longer_available"
+        )
+        self.assertEqual(set(sold.mapped("code")), self.expected_codes(month=0))
+
     def test_a_killed_worker_leaves_a_run_the_next_one_closes(self):
         # No assertRaises here: Odoo's rolls back to a savepoint, and a killed worker does not.
         crash = None
