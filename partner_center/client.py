@@ -171,9 +171,7 @@ def iter_text_lines(response: requests.Response, digest=None) -> Iterator[str]:
     :param digest: a ``hashlib`` object, updated with the encoding, then the body's bytes as they
         arrive
     """
-    encoding = _text_encoding(response)
-    if digest is not None:
-        digest.update(encoding.encode())
+    encoding = _text_encoding(response, digest)
     return _text_lines(_body_chunks(response, digest), encoding)
 
 
@@ -185,9 +183,7 @@ class DownloadedSheet:
     """
 
     def __init__(self, response: requests.Response, digest=None):
-        self.encoding = _text_encoding(response)
-        if digest is not None:  # as iter_text_lines: the same digest for the same answer
-            digest.update(self.encoding.encode())
+        self.encoding = _text_encoding(response, digest)
         # kept open beyond this call: closed by close()
         self.file = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115
         try:
@@ -206,11 +202,15 @@ class DownloadedSheet:
         self.file.close()
 
 
-def _text_encoding(response: requests.Response) -> str:
+def _text_encoding(response: requests.Response, digest=None) -> str:
+    """The charset the body is read in; ``digest`` is updated with it (the same bytes read in
+    another charset are other text)."""
     declared = "charset" in (response.headers.get("Content-Type") or "").lower()
     encoding = response.encoding if declared and response.encoding else "utf-8-sig"
     if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
         encoding = "utf-8-sig"
+    if digest is not None:
+        digest.update(encoding.encode())
     return encoding
 
 

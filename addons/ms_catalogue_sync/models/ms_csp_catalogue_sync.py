@@ -151,7 +151,7 @@ class MsCspCatalogueApplier(models.AbstractModel):
         context = self._ms_context(instance, snapshot)
         tally = defaultdict(lambda: [0, 0])
         # the pricelists (made with the context), in the transaction of the first batch
-        self._ms_tally(instance, SQL("FALSE"), tally, pricelists=True)
+        self._ms_tally(instance, tally, pricelists=True)
         codes = sorted(snapshot.skus)
         run.write({"sku_total": len(codes)})
         self.env.cr.cache[SYNC_MEMO] = {}
@@ -176,7 +176,7 @@ class MsCspCatalogueApplier(models.AbstractModel):
                 self._ms_apply_batch(instance, run, snapshot, batch, skus, context)
                 run.write({"sku_done": start + len(batch)})
                 batch_ids = [skus[code] for code in batch if code in skus]
-                self._ms_tally(instance, SQL("id = ANY(%s)", batch_ids), tally)
+                self._ms_tally(instance, tally, SQL("id = ANY(%s)", batch_ids))
             instance._ms_commit(commit)
 
     def _ms_context(self, instance, snapshot):
@@ -989,13 +989,13 @@ class MsCspCatalogueApplier(models.AbstractModel):
     def _ms_records_digest(self, instance):
         """A digest of every row the sync keeps for ``instance``, as stored (``_ms_tally``)."""
         tally = defaultdict(lambda: [0, 0])
-        self._ms_tally(instance, SQL("instance_id = %s", instance.id), tally, pricelists=True)
+        self._ms_tally(instance, tally, SQL("TRUE"), pricelists=True)
         return _tally_digest(tally)
 
-    def _ms_tally(self, instance, skus_where, tally, pricelists=False):
+    def _ms_tally(self, instance, tally, skus_where=None, pricelists=False):
         """Add to ``tally`` (table -> [rows, sum of their hashes]) the rows the sync keeps of
-        the instance's SKUs that match ``skus_where`` (a condition on ``ms_csp_sku``), and with
-        ``pricelists`` its pricelists.
+        the instance's SKUs that match ``skus_where`` (a condition on ``ms_csp_sku``; none: no
+        SKU), and with ``pricelists`` its pricelists.
 
         Products, variants, term lines and values, pricelist items, prices and the many2many
         links between them, each row by its stored version (``ctid`` and ``xmin``: any UPDATE,
@@ -1007,13 +1007,36 @@ class MsCspCatalogueApplier(models.AbstractModel):
         in the batch's own transaction, add up to the tally of the whole instance.
         """
         self.env.flush_all()
+        of_instance = SQL("ms_instance_id = %s", instance.id)
+        parts = [("product_pricelist", of_instance)] if pricelists else []
+        if skus_where is not None:
+            parts += self._ms_sku_tally_parts(instance, skus_where, of_instance)
+        self.env.cr.execute(
+            SQL(" UNION ALL ").join(
+                SQL(
+                    # the exact sum, as text: Odoo reads numeric columns as floats
+                    "(SELECT %s, count(*), coalesce(sum(hashtextextended((%s)::text, 0)), 0)::text "
+                    "FROM %s t WHERE %s)",
+                    table,
+                    row[0] if row else SQL("t.ctid::text || t.xmin::text"),
+                    SQL.identifier(table),
+                    where,
+                )
+                for table, where, *row in parts
+            )
+        )
+        for table, count, total in self.env.cr.fetchall():
+            tally[table][0] += count
+            tally[table][1] += int(total)
+
+    def _ms_sku_tally_parts(self, instance, skus_where, of_instance):
+        """(table, condition[, row]) of the rows ``_ms_tally`` counts for the SKUs."""
         skus = self.env["ms.csp.sku"]
         lines = self.env["product.template.attribute.line"]
         variants = self.env["product.product"]
         skus_where = SQL("instance_id = %s AND %s", instance.id, skus_where)
         templates = SQL("SELECT product_tmpl_id FROM ms_csp_sku WHERE %s", skus_where)
         of_templates = SQL("product_tmpl_id IN (%s)", templates)
-        of_instance = SQL("ms_instance_id = %s", instance.id)
         instance_pricelists = SQL("SELECT id FROM product_pricelist WHERE %s", of_instance)
 
         def ids(model, condition):
@@ -1024,7 +1047,7 @@ class MsCspCatalogueApplier(models.AbstractModel):
             for name in SKU_FIELDS
             if skus._fields[name].column_type and name != "catalog_status"
         )
-        parts = [
+        return [
             (
                 skus._table,
                 skus_where,
@@ -1050,25 +1073,6 @@ class MsCspCatalogueApplier(models.AbstractModel):
             ),
             ("ms_csp_price", SQL("sku_id IN (%s)", ids(skus, skus_where))),
         ]
-        if pricelists:
-            parts.append(("product_pricelist", of_instance))
-        self.env.cr.execute(
-            SQL(" UNION ALL ").join(
-                SQL(
-                    # the exact sum, as text: Odoo reads numeric columns as floats
-                    "(SELECT %s, count(*), coalesce(sum(hashtextextended((%s)::text, 0)), 0)::text "
-                    "FROM %s t WHERE %s)",
-                    table,
-                    row[0] if row else SQL("t.ctid::text || t.xmin::text"),
-                    SQL.identifier(table),
-                    where,
-                )
-                for table, where, *row in parts
-            )
-        )
-        for table, count, total in self.env.cr.fetchall():
-            tally[table][0] += count
-            tally[table][1] += int(total)
 
     # --- retirement --- #
 
@@ -1094,7 +1098,9 @@ def _links_of(field, owners):
 
 
 def _tally_digest(tally):
-    return hashlib.sha256(repr(sorted(tally.items())).encode()).hexdigest()
+    """The digest of a tally; tables without a row count as absent (a sync without SKUs)."""
+    counted = sorted((table, rows) for table, rows in tally.items() if rows[0])
+    return hashlib.sha256(repr(counted).encode()).hexdigest()
 
 
 def _create_keeping_given(model, vals_list, names):

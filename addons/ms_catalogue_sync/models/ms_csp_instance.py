@@ -355,8 +355,6 @@ class MsCspInstance(models.Model):
             self.company_id.id,
             self.company_id.currency_id.read(["rounding"]),
             self.default_currency_id.id,
-            sorted(currency.id for currency in currencies.values()),
-            sorted(self.country_ids.ids),
             applier._ms_company_rate(self, currencies),
             records,
             records["term_attribute"].read(["create_variant", "display_type"]),
